@@ -1,0 +1,29 @@
+# The two commands that matter: `make demo` and `make test`. Both set up .venv first.
+PY      := .venv/bin/python
+PIP     := .venv/bin/pip
+STAMP   := .venv/.installed
+LAKE    ?= data
+
+.PHONY: setup test test-fast demo clean
+
+setup: $(STAMP)
+
+# torch first and pinned: its CPU wheel is on local disk; an unpinned torch would pull a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv .venv
+	$(PIP) install -q --upgrade pip
+	$(PIP) install -q torch==2.13.0
+	$(PIP) install -q -e '.[dev]'
+	touch $(STAMP)
+
+test: setup
+	$(PY) -m pytest -q -ra
+
+test-fast: setup
+	$(PY) -m pytest -q -ra -m "not slow"
+
+demo: setup
+	$(PY) -m transforms.demo --lake $(LAKE)
+
+clean:
+	rm -rf $(LAKE)

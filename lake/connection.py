@@ -1,0 +1,182 @@
+"""Open a DuckLake lake: load extensions from their wheels, attach the catalog, create declared tables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from lake import extensions
+from lake.catalog import TABLES, table as declared
+from lake.errors import LakeError
+from lake.location import LakeLocation, resolve
+from lake.schema import Table
+
+CATALOG = "lake"  # the name the lake is attached under: SELECT * FROM lake.files, or plain files after USE
+
+
+def _sql_str(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+class Lake:
+    """A DuckDB connection with the lake attached as `lake` and selected (`USE lake`).
+
+    snapshot=N attaches read-only at that snapshot: the tables exactly as a run that named N saw them.
+    """
+
+    def __init__(self, lake: str | os.PathLike | None = None, *, data_path: str | None = None,
+                 snapshot: int | None = None, create: bool = True, threads: int | None = None):
+        self.location: LakeLocation = resolve(lake, data_path)
+        self.snapshot_version = snapshot
+        self.read_only = snapshot is not None
+        if self.location.backend == "sqlite":
+            if not self.location.root.exists():
+                if not create or self.read_only:
+                    raise LakeError(f"no lake at {self.location.root} (run `python -m lake init`)")
+                self.location.root.mkdir(parents=True)
+            Path(self.location.data_path).mkdir(parents=True, exist_ok=True)
+        self.con = duckdb.connect(config={"threads": threads} if threads else {})
+        self._attach()
+        if create and not self.read_only:
+            self.ensure_tables()
+
+    # -- connection -------------------------------------------------------------------------
+    def _attach(self) -> None:
+        loc = self.location
+        extensions.load(self.con, "ducklake")
+        extensions.load(self.con, "sqlite" if loc.backend == "sqlite" else "postgres")
+        if loc.data_path.startswith(("s3://", "gs://", "r2://", "http")):
+            extensions.load(self.con, "httpfs")
+        opts = [f"DATA_PATH {_sql_str(loc.data_path)}"]
+        if self.snapshot_version is not None:
+            opts += [f"SNAPSHOT_VERSION {int(self.snapshot_version)}", "READ_ONLY"]
+        try:
+            self.con.execute(f"ATTACH {_sql_str(loc.catalog)} AS {CATALOG} ({', '.join(opts)})")
+        except duckdb.Error as e:
+            raise LakeError(f"cannot open lake {loc.describe()}: {_first_line(e)}") from None
+        self.con.execute(f"USE {CATALOG}")
+
+    def close(self) -> None:
+        self.con.close()
+
+    def __enter__(self) -> "Lake":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @property
+    def root(self) -> Path:
+        return self.location.root
+
+    def artifacts(self, kind: str) -> Path:
+        """A local folder under the lake for files that are not tables (tokenizers, shards, caches)."""
+        path = self.root / "artifacts" / kind
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # -- schema -----------------------------------------------------------------------------
+    def existing_tables(self) -> set[str]:
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = ?", [CATALOG]
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def ensure_tables(self, tables: dict[str, Table] | None = None) -> list[str]:
+        """Create missing declared tables and add missing columns (schema evolution). Returns what changed."""
+        from lake.write import with_retry  # the same conflict retry as writes: several processes may open at once
+
+        tables = tables or TABLES
+        changed: list[str] = []
+
+        def create() -> None:
+            changed.clear()
+            existing = self.existing_tables()
+            todo = []
+            for t in tables.values():
+                if t.name not in existing:
+                    todo.append(t)
+                    continue
+                have = {r[0] for r in self.con.execute(
+                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
+                    [CATALOG, t.name]).fetchall()}
+                for c in t.columns:
+                    if c.name not in have:
+                        todo.append((t, c))
+            if not todo:
+                return
+            self.con.execute("BEGIN")
+            try:
+                for item in todo:
+                    if isinstance(item, Table):
+                        body = ", ".join(f'"{c.name}" {c.type}' for c in item.columns)
+                        self.con.execute(f'CREATE TABLE IF NOT EXISTS "{item.name}" ({body})')
+                        if item.partition_by:
+                            self.con.execute(
+                                f'ALTER TABLE "{item.name}" SET PARTITIONED BY ({", ".join(item.partition_by)})')
+                        changed.append(item.name)
+                    else:
+                        t, c = item
+                        self.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
+                        changed.append(f"{t.name}.{c.name}")
+                self.con.execute("COMMIT")
+            except BaseException:
+                self.con.execute("ROLLBACK")
+                raise
+
+        with_retry(create)
+        return changed
+
+    # -- reading ----------------------------------------------------------------------------
+    def query(self, sql: str, params: list | None = None) -> pa.Table:
+        try:
+            return self.con.execute(sql, params or []).fetch_arrow_table()
+        except duckdb.Error as e:
+            raise LakeError(_first_line(e)) from None
+
+    def stream(self, sql: str, params: list | None = None, batch_rows: int = 10_000) -> pa.RecordBatchReader:
+        """Arrow record batches of a query, never the whole result in memory."""
+        try:
+            return self.con.execute(sql, params or []).fetch_record_batch(batch_rows)
+        except duckdb.Error as e:
+            raise LakeError(_first_line(e)) from None
+
+    def count(self, name: str) -> int:
+        declared(name)
+        return self.con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+
+    # -- snapshots --------------------------------------------------------------------------
+    def snapshot(self) -> int:
+        """The snapshot id this connection sees now (the one a training run should name)."""
+        if self.snapshot_version is not None:
+            return int(self.snapshot_version)
+        return int(self.con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchone()[0])
+
+    def snapshots(self) -> pa.Table:
+        return self.con.execute(
+            f"SELECT snapshot_id, snapshot_time, schema_version, changes, author, commit_message "
+            f"FROM {CATALOG}.snapshots() ORDER BY snapshot_id").fetch_arrow_table()
+
+    # -- writing (lake/write.py) ------------------------------------------------------------
+    def write(self, table: str, data, mode: str = "scope", scope=None, message: str | None = None) -> int:
+        from lake.write import Write, commit
+        return commit(self, [Write(table, data, mode, scope)], message=message)
+
+    def commit(self, writes, message: str | None = None) -> int:
+        from lake.write import commit
+        return commit(self, writes, message=message)
+
+    def run(self, command: str, args: dict | None = None):
+        from lake.runs import RunRecord
+        return RunRecord(self, command, args or {})
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip()
+    return text.splitlines()[0] if text else type(e).__name__
+
+
+def open_lake(lake=None, **kw) -> Lake:
+    return Lake(lake, **kw)

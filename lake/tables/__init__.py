@@ -1,0 +1,1 @@
+"""Table declarations, one module per stage. lake/catalog.py collects them."""

@@ -1,0 +1,74 @@
+"""Raw tables written by ingest.github. repo_id is the repository's full name, as in `repos`."""
+from lake.schema import Table, cols
+
+_REPO = ("repo_id", "VARCHAR", "owner/name")
+_BOT = ("author_is_bot", "BOOLEAN")
+
+TABLES = [
+    Table(
+        "github_repos", "raw", "Top repositories from search, with stars and licence; excluded ones keep their reason.",
+        cols(
+            _REPO,
+            ("github_id", "BIGINT"),
+            ("stars", "BIGINT"),
+            ("forks", "BIGINT"),
+            ("license", "VARCHAR", "SPDX id from the API, NULL or NOASSERTION when GitHub has none"),
+            ("default_branch", "VARCHAR"),
+            ("pushed_at", "TIMESTAMPTZ"),
+            ("archived", "BOOLEAN"),
+            ("fork", "BOOLEAN"),
+            ("topics", "VARCHAR[]"),
+            ("description", "VARCHAR"),
+            ("language", "VARCHAR"),
+            ("excluded", "BOOLEAN"),
+            ("exclude_reason", "VARCHAR"),
+            ("fetched_at", "TIMESTAMPTZ"),
+        ),
+        key=("github_id",),
+    ),
+    Table(
+        "github_pulls", "raw", "Pull requests from the API.",
+        cols(
+            _REPO, ("number", "INTEGER"), ("title", "VARCHAR"), ("body", "VARCHAR"), ("author", "VARCHAR"), _BOT,
+            ("state", "VARCHAR"), ("created_at", "TIMESTAMPTZ"), ("merged_at", "TIMESTAMPTZ"), ("closed_at", "TIMESTAMPTZ"),
+            ("base_ref", "VARCHAR"), ("base_oid", "VARCHAR"), ("head_ref", "VARCHAR"), ("head_oid", "VARCHAR"),
+            ("changed_files", "STRUCT(path VARCHAR, additions INTEGER, deletions INTEGER, change VARCHAR, patch VARCHAR)[]"),
+        ),
+        key=("repo_id", "number"), scope=("repo_id",), partition_by=("repo_id",),
+    ),
+    Table(
+        "github_reviews", "raw", "Pull-request reviews.",
+        cols(_REPO, ("pr_number", "INTEGER"), ("review_id", "VARCHAR"), ("author", "VARCHAR"), _BOT,
+             ("state", "VARCHAR"), ("body", "VARCHAR"), ("submitted_at", "TIMESTAMPTZ"), ("commit_oid", "VARCHAR")),
+        key=("repo_id", "review_id"), scope=("repo_id",), partition_by=("repo_id",),
+    ),
+    Table(
+        "github_review_comments", "raw", "Review comments on diff lines.",
+        cols(_REPO, ("pr_number", "INTEGER"), ("comment_id", "VARCHAR"), ("review_id", "VARCHAR"),
+             ("author", "VARCHAR"), _BOT, ("path", "VARCHAR"), ("diff_hunk", "VARCHAR"), ("body", "VARCHAR"),
+             ("in_reply_to", "VARCHAR"), ("created_at", "TIMESTAMPTZ")),
+        key=("repo_id", "comment_id"), scope=("repo_id",), partition_by=("repo_id",),
+    ),
+    Table(
+        "github_issues", "raw", "Issues (not pull requests).",
+        cols(_REPO, ("number", "INTEGER"), ("title", "VARCHAR"), ("body", "VARCHAR"), ("author", "VARCHAR"), _BOT,
+             ("state", "VARCHAR"), ("labels", "VARCHAR[]"), ("created_at", "TIMESTAMPTZ"), ("closed_at", "TIMESTAMPTZ")),
+        key=("repo_id", "number"), scope=("repo_id",), partition_by=("repo_id",),
+    ),
+    Table(
+        "github_issue_comments", "raw", "Conversation comments on issues and pull requests.",
+        cols(_REPO, ("issue_number", "INTEGER"), ("is_pull", "BOOLEAN"), ("comment_id", "VARCHAR"),
+             ("author", "VARCHAR"), _BOT, ("body", "VARCHAR"), ("created_at", "TIMESTAMPTZ")),
+        key=("repo_id", "comment_id"), scope=("repo_id",), partition_by=("repo_id",),
+    ),
+    Table(
+        "github_cursors", "meta", "Pagination checkpoints per (repository, resource), so a killed run resumes.",
+        cols(_REPO, ("resource", "VARCHAR"), ("cursor", "VARCHAR"), ("complete", "BOOLEAN"), ("updated_at", "TIMESTAMPTZ")),
+        key=("repo_id", "resource"),
+    ),
+    Table(
+        "github_etags", "meta", "Conditional-request cache: URL (no token) -> ETag / Last-Modified.",
+        cols(("url", "VARCHAR"), ("etag", "VARCHAR"), ("last_modified", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ")),
+        key=("url",),
+    ),
+]

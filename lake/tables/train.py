@@ -1,0 +1,53 @@
+"""Tokenizers, token shards and training runs."""
+from lake.schema import Table, cols
+
+TABLES = [
+    Table(
+        "tokenizers", "meta", "Trained tokenizers, stored under the lake's artifacts/tokenizers/.",
+        cols(
+            ("tokenizer_id", "VARCHAR"),
+            ("kind", "VARCHAR", "sentencepiece | hf"),
+            ("path", "VARCHAR", "relative to the lake root"),
+            ("vocab_size", "INTEGER"),
+            ("options", "JSON"),
+            ("sample_snapshot", "BIGINT", "lake snapshot the training sample came from"),
+            ("sample_bytes", "BIGINT"),
+            ("bytes_per_token", "JSON", "on val, by category"),
+            ("sha256", "VARCHAR"),
+            ("created_at", "TIMESTAMPTZ"),
+        ),
+        key=("tokenizer_id",),
+    ),
+    Table(
+        "shards", "meta", "Memory-mapped token shards (see transforms/packer.py for the on-disk format).",
+        cols(
+            ("shard_id", "VARCHAR"),
+            ("path", "VARCHAR", "relative to the lake root"),
+            ("split", "VARCHAR"),
+            ("category", "VARCHAR"),
+            ("dtype", "VARCHAR", "uint16 | uint32"),
+            ("tokens", "BIGINT"),
+            ("documents", "BIGINT"),
+            ("sha256", "VARCHAR"),
+            ("tokenizer_id", "VARCHAR"),
+            ("lake_snapshot", "BIGINT"),
+            ("created_at", "TIMESTAMPTZ"),
+        ),
+        key=("shard_id",), scope=("tokenizer_id", "lake_snapshot"),
+    ),
+    Table(
+        "training_runs", "meta", "Training runs: config, data they read, final metrics.",
+        cols(
+            ("run_id", "VARCHAR"),
+            ("config", "JSON"),
+            ("lake_snapshot", "BIGINT"),
+            ("tokenizer_id", "VARCHAR"),
+            ("shards", "VARCHAR[]"),
+            ("checkpoint", "VARCHAR"),
+            ("metrics", "JSON"),
+            ("started_at", "TIMESTAMPTZ"),
+            ("ended_at", "TIMESTAMPTZ"),
+        ),
+        key=("run_id",),
+    ),
+]
