@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import duckdb
@@ -132,16 +133,24 @@ class Lake:
     # -- reading ----------------------------------------------------------------------------
     def query(self, sql: str, params: list | None = None) -> pa.Table:
         try:
-            return self.con.execute(sql, params or []).fetch_arrow_table()
+            return self.con.execute(sql, params or []).to_arrow_table()
         except duckdb.Error as e:
-            raise LakeError(_first_line(e)) from None
+            raise self._error(e) from None
 
     def stream(self, sql: str, params: list | None = None, batch_rows: int = 10_000) -> pa.RecordBatchReader:
         """Arrow record batches of a query, never the whole result in memory."""
         try:
-            return self.con.execute(sql, params or []).fetch_record_batch(batch_rows)
+            return self.con.execute(sql, params or []).to_arrow_reader(batch_rows)
         except duckdb.Error as e:
-            raise LakeError(_first_line(e)) from None
+            raise self._error(e) from None
+
+    def _error(self, e: duckdb.Error) -> LakeError:
+        """One line; an unknown table also lists the tables there are."""
+        text = _first_line(e)
+        m = re.search(r"Table with name (\S+) does not exist", text)
+        if m:
+            return LakeError(f"unknown table {m.group(1)!r}; tables: {', '.join(sorted(self.existing_tables()))}")
+        return LakeError(text)
 
     def count(self, name: str) -> int:
         declared(name)
@@ -157,7 +166,7 @@ class Lake:
     def snapshots(self) -> pa.Table:
         return self.con.execute(
             f"SELECT snapshot_id, snapshot_time, schema_version, changes, author, commit_message "
-            f"FROM {CATALOG}.snapshots() ORDER BY snapshot_id").fetch_arrow_table()
+            f"FROM {CATALOG}.snapshots() ORDER BY snapshot_id").to_arrow_table()
 
     # -- writing (lake/write.py) ------------------------------------------------------------
     def write(self, table: str, data, mode: str = "scope", scope=None, message: str | None = None) -> int:

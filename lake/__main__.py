@@ -1,0 +1,5 @@
+import sys
+
+from lake.cli import main
+
+sys.exit(main())

@@ -1,0 +1,83 @@
+"""python -m lake {sql,tables,describe,snapshots,init,index,search}: look at the lake."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+import pyarrow as pa
+
+from lake import render
+from lake.catalog import UnknownTable
+from lake.connection import Lake
+from lake.errors import LakeError
+from lake.inspect import describe, table_stats
+
+# Subcommands whose implementation lives in a sub-package (argv[0] is passed through).
+DELEGATED = {"index": "lake.search.cli", "search": "lake.search.cli"}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lake", help="lake folder or postgres:... (default: $REPO_LLM_LAKE or ./data)")
+    p.add_argument("--data-path", help="where a postgres-catalog lake keeps its Parquet files")
+
+
+def _output(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=render.FORMATS, default="table")
+    p.add_argument("--out", help="write to FILE instead of standard output")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m lake", description="Query and inspect the repo-llm lake.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("sql", help="run a SQL query against the lake")
+    p.add_argument("query")
+    p.add_argument("--snapshot", type=int, help="query the lake as it was at this snapshot")
+    _common(p), _output(p)
+    p = sub.add_parser("tables", help="tables with layer, rows, bytes, partitions, last snapshot")
+    _common(p), _output(p)
+    p = sub.add_parser("describe", help="columns of one table")
+    p.add_argument("table")
+    _common(p), _output(p)
+    p = sub.add_parser("snapshots", help="the lake's snapshots (time-travel points)")
+    _common(p), _output(p)
+    p = sub.add_parser("init", help="create the lake and its tables (idempotent)")
+    _common(p)
+    for name in DELEGATED:
+        sub.add_parser(name, help=f"see python -m lake {name} --help", add_help=False)
+    return ap
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "describe":
+        render.write(pa.Table.from_pylist(describe(args.table)), args.format, args.out)
+        return 0
+    snapshot = getattr(args, "snapshot", None)
+    create = args.command == "init"
+    with Lake(args.lake, data_path=args.data_path, snapshot=snapshot, create=create) as lk:
+        if args.command == "init":
+            changed = lk.ensure_tables()
+            print(f"lake at {lk.location.describe()}: {len(lk.existing_tables())} tables"
+                  + (f", created {len(changed)}" if changed else ", nothing to create"))
+        elif args.command == "sql":
+            render.write(lk.query(args.query), args.format, args.out)
+        elif args.command == "tables":
+            render.write(pa.Table.from_pylist(table_stats(lk)), args.format, args.out)
+        elif args.command == "snapshots":
+            render.write(lk.snapshots(), args.format, args.out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in DELEGATED:
+        return importlib.import_module(DELEGATED[argv[0]]).main(argv)
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except (LakeError, UnknownTable, ValueError) as e:
+        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
+        print(f"lake: error: {msg}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
