@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
+from datetime import timedelta
 
 import pyarrow as pa
 
@@ -12,6 +14,7 @@ from lake.catalog import UnknownTable
 from lake.connection import Lake
 from lake.errors import LakeError
 from lake.inspect import describe, table_stats
+from lake.maintenance import compact
 
 # Subcommands whose implementation lives in a sub-package (argv[0] is passed through).
 DELEGATED = {"index": "lake.search.cli", "search": "lake.search.cli"}
@@ -41,7 +44,11 @@ def parser() -> argparse.ArgumentParser:
     _common(p), _output(p)
     p = sub.add_parser("snapshots", help="the lake's snapshots (time-travel points)")
     _common(p), _output(p)
-    p = sub.add_parser("init", help="create the lake and its tables (idempotent)")
+    p = sub.add_parser("init", help="create the lake and its tables (idempotent; run once before many workers)")
+    _common(p)
+    p = sub.add_parser("compact", help="merge small files, expire unnamed snapshots older than --retain-days")
+    p.add_argument("--retain-days", type=float, default=7.0)
+    p.add_argument("--dry-run", action="store_true")
     _common(p)
     for name in DELEGATED:
         sub.add_parser(name, help=f"see python -m lake {name} --help", add_help=False)
@@ -56,9 +63,12 @@ def run(args: argparse.Namespace) -> int:
     create = args.command == "init"
     with Lake(args.lake, data_path=args.data_path, snapshot=snapshot, create=create) as lk:
         if args.command == "init":
-            changed = lk.ensure_tables()
+            changed = lk.created
             print(f"lake at {lk.location.describe()}: {len(lk.existing_tables())} tables"
                   + (f", created {len(changed)}" if changed else ", nothing to create"))
+        elif args.command == "compact":
+            report = compact(lk, timedelta(days=args.retain_days), dry_run=args.dry_run)
+            print(json.dumps(report))
         elif args.command == "sql":
             render.write(lk.query(args.query), args.format, args.out)
         elif args.command == "tables":

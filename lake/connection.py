@@ -40,8 +40,9 @@ class Lake:
             Path(self.location.data_path).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(config={"threads": threads} if threads else {})
         self._attach()
+        self.created: list[str] = []  # tables and columns this open created
         if create and not self.read_only:
-            self.ensure_tables()
+            self.created = self.ensure_tables()
 
     # -- connection -------------------------------------------------------------------------
     def _attach(self) -> None:
@@ -53,10 +54,20 @@ class Lake:
         opts = [f"DATA_PATH {_sql_str(loc.data_path)}"]
         if self.snapshot_version is not None:
             opts += [f"SNAPSHOT_VERSION {int(self.snapshot_version)}", "READ_ONLY"]
+        from lake.write import with_retry  # processes attaching a new PostgreSQL catalog at once race on creating it
+
+        def attach() -> None:
+            try:
+                self.con.execute(f"ATTACH {_sql_str(loc.catalog)} AS {CATALOG} ({', '.join(opts)})")
+            except duckdb.Error:
+                if CATALOG in {r[0] for r in self.con.execute("SELECT database_name FROM duckdb_databases()").fetchall()}:
+                    self.con.execute(f"DETACH {CATALOG}")
+                raise
+
         try:
-            self.con.execute(f"ATTACH {_sql_str(loc.catalog)} AS {CATALOG} ({', '.join(opts)})")
+            with_retry(attach)
         except duckdb.Error as e:
-            raise LakeError(f"cannot open lake {loc.describe()}: {_first_line(e)}") from None
+            raise LakeError(f"cannot open lake {loc.describe()}: {_sanitize(_first_line(e))}") from None
         self.con.execute(f"USE {CATALOG}")
 
     def close(self) -> None:
@@ -87,7 +98,7 @@ class Lake:
 
     def ensure_tables(self, tables: dict[str, Table] | None = None) -> list[str]:
         """Create missing declared tables and add missing columns (schema evolution). Returns what changed."""
-        from lake.write import with_retry  # the same conflict retry as writes: several processes may open at once
+        from lake.write import in_transaction, with_retry  # several processes may open a new lake at once
 
         tables = tables or TABLES
         changed: list[str] = []
@@ -108,12 +119,12 @@ class Lake:
                         todo.append((t, c))
             if not todo:
                 return
-            self.con.execute("BEGIN")
-            try:
+
+            def body() -> None:
                 for item in todo:
                     if isinstance(item, Table):
-                        body = ", ".join(f'"{c.name}" {c.type}' for c in item.columns)
-                        self.con.execute(f'CREATE TABLE IF NOT EXISTS "{item.name}" ({body})')
+                        columns = ", ".join(f'"{c.name}" {c.type}' for c in item.columns)
+                        self.con.execute(f'CREATE TABLE IF NOT EXISTS "{item.name}" ({columns})')
                         if item.partition_by:
                             self.con.execute(
                                 f'ALTER TABLE "{item.name}" SET PARTITIONED BY ({", ".join(item.partition_by)})')
@@ -122,10 +133,8 @@ class Lake:
                         t, c = item
                         self.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
                         changed.append(f"{t.name}.{c.name}")
-                self.con.execute("COMMIT")
-            except BaseException:
-                self.con.execute("ROLLBACK")
-                raise
+
+            in_transaction(self.con, body)
 
         with_retry(create)
         return changed
@@ -180,6 +189,10 @@ class Lake:
     def run(self, command: str, args: dict | None = None):
         from lake.runs import RunRecord
         return RunRecord(self, command, args or {})
+
+
+def _sanitize(text: str) -> str:
+    return re.sub(r"(password\s*=\s*)\S+", r"\1***", text, flags=re.I)
 
 
 def _first_line(e: BaseException) -> str:

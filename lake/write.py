@@ -59,6 +59,21 @@ def with_retry(fn: Callable[[], Any]) -> Any:
     return retry(fn)
 
 
+def in_transaction(con: duckdb.DuckDBPyConnection, body: Callable[[], Any]) -> Any:
+    """BEGIN; body(); COMMIT -- or ROLLBACK and re-raise (a failed COMMIT has already rolled back)."""
+    con.execute("BEGIN")
+    try:
+        out = body()
+        con.execute("COMMIT")
+        return out
+    except BaseException:
+        try:
+            con.execute("ROLLBACK")
+        except duckdb.Error:
+            pass
+        raise
+
+
 def _as_relation_sql(lake, data, what: str) -> tuple[str, list[str]]:
     """Register data with DuckDB; return a SQL source and the names registered (to unregister)."""
     if isinstance(data, str):
@@ -163,20 +178,12 @@ def commit(lake, writes: list[Write], message: str | None = None) -> int:
     streams = [w for w in writes if isinstance(w.data, pa.RecordBatchReader)]
     attempts = 1 if streams else None  # a consumed stream cannot be replayed
 
-    def once() -> int:
-        lake.con.execute("BEGIN")
-        try:
-            if message:
-                lake.con.execute("CALL lake.set_commit_message('repo-llm', ?)", [message])
-            n = sum(max(_apply(lake, w), 0) for w in writes)
-            lake.con.execute("COMMIT")
-            return n
-        except BaseException:
-            try:
-                lake.con.execute("ROLLBACK")
-            except duckdb.Error:
-                pass
-            raise
+    def body() -> int:
+        if message:
+            lake.con.execute("CALL lake.set_commit_message('repo-llm', ?)", [message])
+        return sum(max(_apply(lake, w), 0) for w in writes)
+
+    once = lambda: in_transaction(lake.con, body)
 
     try:
         return once() if attempts == 1 else with_retry(once)

@@ -29,3 +29,76 @@ MARKERS: tuple[str, ...] = (
 
 # Tokens the tokenizer reserves beside the markers.
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
+
+
+# -- The grammar: how each kind of document is laid out ------------------------------------------------
+#
+#   document  := "<REPO>" repo_id "\n" region+
+#   region    := inline | block
+#   inline    := MARKER text "\n"            (text has no newline: a title, a path)
+#   block     := MARKER "\n" text            (text ends with "\n"; one is added when it does not)
+#
+#   file      := <REPO> <FILE path=P>\n content            (a Go or Markdown file at HEAD)
+#   readme    := <REPO> <README> block
+#   structure := <REPO> <STRUCTURE> block of paths, one a line
+#   pull      := <REPO> <PR_TITLE> inline, <PR_BODY> block, <FILES> block, <DIFF> block, <COMMENTS> {<COMMENT> block}
+#   issue     := <REPO> <ISSUE> inline title, block body, <COMMENTS> {<COMMENT> block}
+#   commit    := <REPO> <COMMIT_MSG> block, <FILES> block, <DIFF> block
+#   sft       := <PROMPT> block <RESPONSE> block          (the trainer masks the loss to the response)
+#
+# A <COMMENT> block is "author: body". Empty regions are left out.
+
+def _block(marker: str, text: str) -> str:
+    return f"{marker}\n{text}" + ("" if text.endswith("\n") else "\n")
+
+
+def _inline(marker: str, text: str) -> str:
+    return f"{marker}{' '.join(text.split(chr(10)))}\n"
+
+
+def _comments(comments) -> str:
+    if not comments:
+        return ""
+    return "<COMMENTS>\n" + "".join(_block("<COMMENT>", f"{c['author']}: {c['body']}") for c in comments if c["body"])
+
+
+def render_file(repo_id: str, path: str, content: str) -> str:
+    return _inline("<REPO>", repo_id) + _inline("<FILE path=", f"{path}>") + content
+
+
+def render_readme(repo_id: str, content: str) -> str:
+    return _inline("<REPO>", repo_id) + _block("<README>", content)
+
+
+def render_structure(repo_id: str, paths: list[str]) -> str:
+    return _inline("<REPO>", repo_id) + _block("<STRUCTURE>", "\n".join(paths))
+
+
+def render_pull(repo_id: str, title: str, body: str | None, files: list[str] | None, diff: str | None,
+                comments=None) -> str:
+    return (_inline("<REPO>", repo_id) + render_pull_prompt(title, body, files, diff) + _comments(comments))
+
+
+def render_pull_prompt(title: str, body: str | None, files: list[str] | None, diff: str | None) -> str:
+    out = _inline("<PR_TITLE>", title or "")
+    if body and body.strip():
+        out += _block("<PR_BODY>", body)
+    return out + render_change(files, diff)
+
+
+def render_change(files: list[str] | None, diff: str | None) -> str:
+    out = _block("<FILES>", "\n".join(files)) if files else ""
+    return out + (_block("<DIFF>", diff) if diff else "")
+
+
+def render_issue(repo_id: str, title: str, body: str | None, comments=None) -> str:
+    return _inline("<REPO>", repo_id) + _inline("<ISSUE>", title or "") + (
+        (body if body.endswith("\n") else body + "\n") if body else "") + _comments(comments)
+
+
+def render_commit(repo_id: str, message: str, files: list[str] | None, diff: str | None) -> str:
+    return _inline("<REPO>", repo_id) + _block("<COMMIT_MSG>", message) + render_change(files, diff)
+
+
+def render_sft(prompt: str, response: str) -> str:
+    return _block("<PROMPT>", prompt) + _block("<RESPONSE>", response)

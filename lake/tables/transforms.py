@@ -1,4 +1,88 @@
-"""Clean-layer tables of the transforms stage (issue: transforms)."""
+"""Clean-layer tables of the transforms stage: every decision keeps the rule that made it.
+
+Written by the SQL models in sql/ (one table per model) and the Python steps in transforms/.
+"""
 from lake.schema import Table, cols
 
-TABLES: list[Table] = []
+_REPO = ("repo_id", "VARCHAR")
+
+TABLES: list[Table] = [
+    Table(
+        "allowed_licenses", "config", "SPDX ids a repository may carry to enter the corpus (seeded with OSI licences).",
+        cols(
+            ("spdx_id", "VARCHAR"),
+            ("family", "VARCHAR", "permissive | weak_copyleft | strong_copyleft"),
+            ("preference", "INTEGER", "lower wins when exact/near duplicates pick the copy to keep"),
+        ),
+        key=("spdx_id",),
+    ),
+    Table(
+        "clean_repos", "clean", "Each raw repository with its licence decision, ranking inputs and fork group.",
+        cols(
+            _REPO,
+            ("name", "VARCHAR"),
+            ("license", "VARCHAR"),
+            ("allowed", "BOOLEAN"),
+            ("exclude_reason", "VARCHAR", "why a repository is out: license_missing | license_noassertion | license_not_allowed:<id>"),
+            ("license_preference", "INTEGER"),
+            ("stars", "BIGINT", "0 when GitHub has no row for it"),
+            ("pushed_at", "TIMESTAMPTZ", "recency: GitHub push time, else the newest commit"),
+            ("fork_of", "VARCHAR", "repository whose root commit this one shares and that ranks first (itself if none)"),
+        ),
+        key=("repo_id",),
+    ),
+    Table(
+        "repo_splits", "clean", "train | val | test per repository: a stable hash of its fork group's representative.",
+        cols(_REPO, ("split_key", "VARCHAR", "the repository the hash was taken of"), ("bucket", "INTEGER", "0..99"),
+             ("split", "VARCHAR")),
+        key=("repo_id",),
+    ),
+    Table(
+        "clean_files", "clean", "Every raw file with the first filter rule that dropped it (NULL: kept).",
+        cols(
+            _REPO, ("path", "VARCHAR"), ("commit", "VARCHAR"), ("language", "VARCHAR"), ("size", "BIGINT"),
+            ("content_hash", "VARCHAR", "sha256 of content"),
+            ("drop_rule", "VARCHAR", "license | vendored | generated | binary | ... ; NULL when the file is kept"),
+        ),
+        key=("repo_id", "path"),
+    ),
+    Table(
+        "exact_dups", "clean", "Kept files whose content hash another, higher-ranked file already has.",
+        cols(_REPO, ("path", "VARCHAR"), ("content_hash", "VARCHAR"), ("size", "BIGINT"),
+             ("kept_repo_id", "VARCHAR"), ("kept_path", "VARCHAR")),
+        key=("repo_id", "path"),
+    ),
+    Table(
+        "near_dup_clusters", "clean", "Near-duplicate clusters (MinHash LSH, connected components) of the exact-deduped files.",
+        cols(_REPO, ("path", "VARCHAR"), ("size", "BIGINT"),
+             ("cluster_id", "VARCHAR", "the representative's repo_id:path hashed"),
+             ("cluster_size", "INTEGER"), ("is_representative", "BOOLEAN")),
+        key=("repo_id", "path"),
+    ),
+    Table(
+        "commit_filter", "clean", "Each commit's verdict as an SFT commit-message target (CommitPackFT-style rules).",
+        cols(_REPO, ("commit_id", "VARCHAR"), ("subject", "VARCHAR"), ("drop_rule", "VARCHAR", "NULL when kept")),
+        key=("repo_id", "commit_id"),
+    ),
+    Table(
+        "documents", "clean", "Serialised, redacted documents before categorisation and splitting.",
+        cols(
+            ("doc_id", "VARCHAR"), ("kind", "VARCHAR", "file | readme | structure | pull | issue | commit"),
+            ("text", "VARCHAR", "serialised with transforms/grammar.py, secrets replaced by placeholders"),
+            ("redactions", "MAP(VARCHAR, INTEGER)", "placeholder -> count"),
+            ("path", "VARCHAR"), ("language", "VARCHAR"), ("near_dup_cluster", "VARCHAR"),
+            _REPO, ("commit", "VARCHAR"), ("pr_number", "INTEGER"), ("issue_number", "INTEGER"),
+            ("source_table", "VARCHAR"),
+        ),
+        key=("doc_id",),
+    ),
+    Table(
+        "sft_candidates", "clean", "Redacted SFT prompt/response pairs before splitting.",
+        cols(
+            ("pair_id", "VARCHAR"), ("kind", "VARCHAR"), ("prompt", "VARCHAR"), ("response", "VARCHAR"),
+            ("redactions", "MAP(VARCHAR, INTEGER)"),
+            _REPO, ("commit", "VARCHAR"), ("pr_number", "INTEGER"), ("source_table", "VARCHAR"),
+        ),
+        key=("pair_id",),
+    ),
+]

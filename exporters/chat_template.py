@@ -1,0 +1,31 @@
+"""The one chat format of our models, spelled for each runtime that needs it.
+
+SFT pairs are serialised as `<PROMPT>` + prompt + `<RESPONSE>` + response + EOS (transforms/grammar.py markers),
+so a chat turn maps onto the same markers: user/system text after `<PROMPT>`, assistant text after `<RESPONSE>`.
+The Jinja form goes into the HF tokenizer config and the GGUF (`tokenizer.chat_template`, which llama.cpp's
+server applies); the Go-template form goes into the Ollama Modelfile. Both must render a conversation alike.
+"""
+from __future__ import annotations
+
+from transforms.grammar import EOS
+
+PROMPT, RESPONSE = "<PROMPT>", "<RESPONSE>"
+
+JINJA = (
+    "{% for message in messages %}"
+    "{% if message['role'] == 'assistant' %}" + RESPONSE + "{{ message['content'] }}" + EOS +
+    "{% else %}" + PROMPT + "{{ message['content'] }}{% endif %}"
+    "{% endfor %}"
+    "{% if add_generation_prompt %}" + RESPONSE + "{% endif %}"
+)
+
+# Ollama's TEMPLATE is a Go text/template over .Messages; the generation prompt is always open at the end.
+OLLAMA = (
+    "{{- range .Messages }}"
+    '{{- if eq .Role "assistant" }}' + RESPONSE + "{{ .Content }}" + EOS +
+    "{{- else }}" + PROMPT + "{{ .Content }}{{ end }}"
+    "{{- end }}" + RESPONSE
+)
+
+# A completion stops where a new turn or document would begin.
+STOP = (EOS, PROMPT)

@@ -1,0 +1,108 @@
+"""An OpenAI-compatible endpoint for a GGUF on loopback: llama-cpp-python's server (FastAPI + uvicorn).
+
+`serve_forever` runs it in this process until interrupted. `smoke` starts it as a child process on a free
+port, asks one completion over HTTP, and always stops the child: what the demo runs, so that no server is
+left behind.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from exporters.errors import ExportError
+
+HOST = "127.0.0.1"  # loopback only: this is a local endpoint, never exposed
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def _check_gguf(gguf: Path) -> Path:
+    gguf = Path(gguf)
+    if not gguf.is_file():
+        raise ExportError(f"--gguf {gguf}: no such file")
+    with open(gguf, "rb") as f:
+        if f.read(4) != b"GGUF":
+            raise ExportError(f"--gguf {gguf}: not a GGUF file")
+    return gguf
+
+
+def serve_forever(gguf: Path, port: int, n_ctx: int = 0, threads: int | None = None) -> None:
+    import uvicorn
+    from llama_cpp.server.app import create_app
+    from llama_cpp.server.settings import ModelSettings, ServerSettings
+
+    gguf = _check_gguf(gguf)
+    model = ModelSettings(model=str(gguf), model_alias=gguf.stem, n_ctx=n_ctx, verbose=False,
+                          n_threads=threads or max(1, (os.cpu_count() or 2) // 2))
+    app = create_app(server_settings=ServerSettings(host=HOST, port=port), model_settings=[model])
+    uvicorn.run(app, host=HOST, port=port, log_level="warning")
+
+
+def start_server(gguf: Path, port: int | None = None, n_ctx: int = 0) -> tuple[subprocess.Popen, str]:
+    """`python -m exporters serve` as a child process; returns it and its base URL once it answers."""
+    gguf = _check_gguf(gguf)
+    port = port or free_port()
+    cmd = [sys.executable, "-m", "exporters", "serve", "--gguf", str(gguf), "--port", str(port)]
+    if n_ctx:
+        cmd += ["--n-ctx", str(n_ctx)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            cwd=Path(__file__).resolve().parent.parent)
+    base = f"http://{HOST}:{port}/v1"
+    try:
+        wait_ready(proc, base)
+    except BaseException:
+        stop_server(proc)
+        raise
+    return proc, base
+
+
+def wait_ready(proc: subprocess.Popen, base: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = (proc.stderr.read() if proc.stderr else "").strip().splitlines()
+            raise ExportError(f"server exited with {proc.returncode}: {err[-1] if err else 'no message'}")
+        try:
+            if requests.get(f"{base}/models", timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise ExportError(f"server at {base} did not answer within {timeout:.0f} s")
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    if proc.stderr:
+        proc.stderr.close()
+
+
+def smoke(gguf: Path, prompt: str, max_tokens: int = 32, port: int | None = None) -> dict:
+    """Start the server, ask one /v1/completions, stop it. Returns the reply's text, model, tokens and URL."""
+    proc, base = start_server(gguf, port)
+    try:
+        r = requests.post(f"{base}/completions", timeout=120,
+                          json={"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0})
+        if not r.ok:
+            raise ExportError(f"POST {base}/completions answered {r.status_code}: {r.text[:200]}")
+        body = r.json()
+    finally:
+        stop_server(proc)
+    return {"url": base, "model": body.get("model"), "text": body["choices"][0]["text"],
+            "completion_tokens": body.get("usage", {}).get("completion_tokens")}

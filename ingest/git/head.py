@@ -1,0 +1,127 @@
+"""The repository at HEAD: `files`, `trees` and `readmes` rows, licence and go.mod evidence.
+
+Sizes come from the object header first (git_odb_read_header), so a blob past the content limit is
+never read into memory; a missing object (public snapshots drop big blobs) becomes an error row.
+"""
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import pygit2
+from pygit2.enums import FileMode
+
+from ingest.git import flags
+from ingest.git.config import LICENCE_FILE, README, SPDX_HEADER, IngestConfig
+
+_GO_MODULE = re.compile(r"^\s*module\s+\"?([^\s\"]+)\"?", re.M)
+
+
+@dataclass
+class HeadSnapshot:
+    files: list[dict] = field(default_factory=list)
+    trees: list[dict] = field(default_factory=list)
+    readmes: list[dict] = field(default_factory=list)
+    licence_texts: dict[str, str] = field(default_factory=dict)  # root licence file path -> text
+    spdx_headers: Counter = field(default_factory=Counter)       # SPDX-License-Identifier value -> files
+    go_module: str | None = None
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (object, error)
+    bytes_read: int = 0
+
+
+def _name(entry: pygit2.Object, snap: HeadSnapshot, prefix: str) -> str:
+    """Entry names are bytes in git; a name that is not UTF-8 is kept readable and reported."""
+    raw = entry.raw_name
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        name = raw.decode("utf-8", "backslashreplace")
+        snap.errors.append((prefix + name, "file name is not valid UTF-8; stored with \\x escapes"))
+        return name
+
+
+def read_head(repo: pygit2.Repository, repo_id: str, commit: pygit2.Commit, cfg: IngestConfig,
+              progress=None) -> HeadSnapshot:
+    snap = HeadSnapshot()
+    head = str(commit.id)
+    odb = repo.odb
+    stack: list[tuple[str, pygit2.Oid]] = [("", commit.tree_id)]
+    while stack:
+        prefix, tree_id = stack.pop()
+        try:
+            tree = repo[tree_id]
+        except (KeyError, pygit2.GitError) as e:
+            snap.errors.append((f"{prefix or '/'}@{tree_id}", f"tree unreadable: {e}"))
+            continue
+        for entry in tree:
+            path = prefix + _name(entry, snap, prefix)
+            mode = entry.filemode
+            if mode == FileMode.TREE:
+                snap.trees.append(_tree_row(repo_id, head, path, "tree", mode, None))
+                stack.append((path + "/", entry.id))
+                continue
+            row = _file(odb, repo_id, head, path, entry.id, mode, cfg, snap)
+            snap.files.append(row)
+            kind = "submodule" if row["is_submodule"] else "symlink" if row["is_symlink"] else "blob"
+            snap.trees.append(_tree_row(repo_id, head, path, kind, mode, row["size"]))
+            if progress is not None:
+                progress.update(1)
+    snap.files.sort(key=lambda r: r["path"])
+    snap.trees.sort(key=lambda r: r["path"])
+    return snap
+
+
+def _tree_row(repo_id, head, path, kind, mode, size) -> dict:
+    return {"repo_id": repo_id, "commit": head, "path": path, "kind": kind, "mode": int(mode), "size": size}
+
+
+def _file(odb, repo_id, head, path, oid, mode, cfg: IngestConfig, snap: HeadSnapshot) -> dict:
+    row = {"repo_id": repo_id, "commit": head, "path": path, "blob_id": str(oid), "size": None,
+           "language": flags.language(path, cfg), "is_binary": None, "is_vendored": flags.is_vendored(path, cfg),
+           "is_generated": None, "is_lfs_pointer": None, "is_symlink": mode == FileMode.LINK,
+           "is_submodule": mode == FileMode.COMMIT, "is_too_large": None, "is_invalid_utf8": None,
+           "content": None}
+    if row["is_submodule"]:  # a gitlink names a commit of another repository: nothing to read here
+        row.update(is_binary=False, is_generated=False, is_lfs_pointer=False, is_too_large=False)
+        return row
+    try:
+        _, size = odb.read_header(oid)
+    except (KeyError, pygit2.GitError) as e:
+        snap.errors.append((f"{path}@{oid}", f"missing object: {type(e).__name__}: {e}"))
+        return row
+    row["size"] = size
+    row["is_too_large"] = size > cfg.max_content_bytes
+    if row["is_too_large"]:  # flags that need the bytes stay NULL: unknown, never guessed
+        return row
+    try:
+        data = odb.read(oid)[1]
+    except (KeyError, pygit2.GitError) as e:
+        snap.errors.append((f"{path}@{oid}", f"unreadable object: {type(e).__name__}: {e}"))
+        return row
+    snap.bytes_read += len(data)
+    binary = flags.is_binary(data, cfg)
+    row.update(is_binary=binary, is_lfs_pointer=flags.is_lfs_pointer(data))
+    if row["is_symlink"]:  # the target is data, never followed
+        row.update(is_generated=False, is_invalid_utf8=flags.decode_utf8(data) is None)
+        return row
+    if binary:
+        row.update(is_generated=False, is_invalid_utf8=False)
+        return row
+    text = flags.decode_utf8(data)
+    row["is_invalid_utf8"] = text is None
+    row["is_generated"] = flags.is_generated(data)
+    if text is None:
+        return row
+    row["content"] = text
+    for m in SPDX_HEADER.finditer(data, 0, 4096):
+        snap.spdx_headers[m.group(1).decode().strip()] += 1
+    if "/" not in path:
+        if README.match(path):
+            snap.readmes.append({"repo_id": repo_id, "source": "git", "path": path, "content": text})
+        if LICENCE_FILE.match(path):
+            snap.licence_texts[path] = text
+        if path == "go.mod":
+            m = _GO_MODULE.search(text)
+            snap.go_module = m.group(1) if m else None
+    return row

@@ -1,0 +1,164 @@
+"""The rate-limit state of every token in one object, so it can be persisted (github_rate_limits) and shared.
+
+Primary limits: each response's x-ratelimit-* headers (REST and GraphQL) and GraphQL's `rateLimit` update a
+bucket per (token fingerprint, resource); the token with the most budget left serves the next request, and
+when even that one is down to its reserve the limiter sleeps until its reset. Secondary limits (403/429 that
+are not the primary limit): retry-after when given, else until reset when remaining is 0, else at least
+60 s, doubling per consecutive strike. Tokens are held only here and in request headers; everything that
+leaves this object names a token by its fingerprint.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable, Mapping
+
+from ingest.github import GitHubError
+from ingest.github.config import GitHubConfig
+
+log = logging.getLogger("ingest.github")
+
+RESOURCES = ("core", "search", "graphql")
+
+
+def fingerprint(token: str | None) -> str:
+    """A stable, non-reversible name for a token (what logs and the lake may hold)."""
+    if not token:
+        return "anonymous"
+    return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:12]
+
+
+def resource_of(path: str) -> str:
+    if path.startswith("/search/"):
+        return "search"
+    if path.rstrip("/").endswith("/graphql"):
+        return "graphql"
+    return "core"
+
+
+@dataclass
+class Bucket:
+    limit: int | None = None
+    remaining: int | None = None   # None: unknown yet, assume full
+    reset: float | None = None     # epoch seconds
+
+
+class RateLimiter:
+    def __init__(self, tokens: list[str], config: GitHubConfig | None = None, *,
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+        self._tokens = list(dict.fromkeys(t for t in tokens if t)) or [None]
+        self.config = config or GitHubConfig()
+        self.clock = clock
+        self.sleep = sleep
+        self.buckets: dict[tuple[str, str], Bucket] = {}
+        self.strikes = 0
+        self.waits: list[tuple[str, float]] = []   # (why, seconds) for the run's stats
+
+    def __repr__(self) -> str:  # never the tokens themselves
+        return f"RateLimiter({[fingerprint(t) for t in self._tokens]})"
+
+    @property
+    def fingerprints(self) -> list[str]:
+        return [fingerprint(t) for t in self._tokens]
+
+    def _bucket(self, token, resource) -> Bucket:
+        return self.buckets.setdefault((fingerprint(token), resource), Bucket())
+
+    def _reserve(self, resource: str) -> int:
+        c = self.config
+        return {"search": c.reserve_search, "graphql": c.reserve_graphql}.get(resource, c.reserve_rest)
+
+    def _wait(self, seconds: float, why: str) -> None:
+        seconds = max(0.0, seconds)
+        self.waits.append((why, seconds))
+        log.info("github: waiting %.0f s (%s)", seconds, why)
+        self.sleep(seconds)
+
+    # -- choosing a token ---------------------------------------------------------------------
+    def acquire(self, resource: str) -> str | None:
+        """The token to send the next `resource` request with; sleeps until a reset when all are low."""
+        now = self.clock()
+        reserve = self._reserve(resource)
+
+        def left(token) -> float:
+            b = self._bucket(token, resource)
+            if b.remaining is None or (b.reset is not None and b.reset <= now):
+                return float("inf")
+            return b.remaining - reserve
+
+        best = max(self._tokens, key=left)
+        if left(best) > 0:
+            return best
+        # Every token is at its reserve: sleep until the first of them resets.
+        token = min(self._tokens, key=lambda t: self._bucket(t, resource).reset or now)
+        b = self._bucket(token, resource)
+        self._wait((b.reset or now) - now + 1, f"{resource} budget low on {fingerprint(token)}, until reset")
+        b.remaining = None
+        return token
+
+    # -- learning from responses --------------------------------------------------------------
+    def observe(self, token, headers: Mapping[str, str], resource: str) -> None:
+        resource = headers.get("x-ratelimit-resource") or resource
+        b = self._bucket(token, resource)
+        for attr, name in (("limit", "x-ratelimit-limit"), ("remaining", "x-ratelimit-remaining"),
+                           ("reset", "x-ratelimit-reset")):
+            value = headers.get(name)
+            if value is not None and value.strip().lstrip("-").isdigit():
+                setattr(b, attr, int(value))
+
+    def observe_graphql(self, token, rate: Mapping | None) -> None:
+        if not rate:
+            return
+        b = self._bucket(token, "graphql")
+        b.limit = rate.get("limit", b.limit)
+        b.remaining = rate.get("remaining", b.remaining)
+        if rate.get("resetAt"):
+            b.reset = datetime.fromisoformat(rate["resetAt"].replace("Z", "+00:00")).timestamp()
+
+    def succeeded(self) -> None:
+        self.strikes = 0
+
+    # -- being limited ------------------------------------------------------------------------
+    @staticmethod
+    def is_limited(status: int, headers: Mapping[str, str], body: bytes) -> bool:
+        if status not in (403, 429):
+            return False
+        if status == 429 or "retry-after" in headers or headers.get("x-ratelimit-remaining") == "0":
+            return True
+        return b"rate limit" in body.lower()
+
+    def wait_limited(self, token, resource: str, headers: Mapping[str, str]) -> None:
+        """Sleep as GitHub asks after a 403/429 rate-limit answer; raise once it keeps refusing."""
+        self.strikes += 1
+        if self.strikes > self.config.secondary_max_strikes:
+            raise GitHubError(f"GitHub kept refusing {resource} requests (rate limited {self.strikes - 1} times "
+                              f"in a row); try again later")
+        now = self.clock()
+        retry_after = headers.get("retry-after", "").strip()
+        if retry_after.isdigit():
+            self._wait(int(retry_after), "secondary limit, retry-after")
+        elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+            self._wait(int(headers["x-ratelimit-reset"]) - now + 1, "primary limit exhausted, until reset")
+        else:
+            c = self.config
+            self._wait(min(c.secondary_max_wait_s, c.secondary_min_wait_s * 2 ** (self.strikes - 1)),
+                       "secondary limit, backing off")
+
+    # -- persistence --------------------------------------------------------------------------
+    def state_rows(self) -> list[dict]:
+        """Rows of github_rate_limits: the budget of each (token fingerprint, resource) now."""
+        at = datetime.now(timezone.utc)
+        return [{"token_fingerprint": fp, "resource": res, "limit": b.limit, "remaining": b.remaining,
+                 "reset_at": None if b.reset is None else datetime.fromtimestamp(b.reset, timezone.utc),
+                 "updated_at": at}
+                for (fp, res), b in sorted(self.buckets.items()) if b.remaining is not None]
+
+    def load_rows(self, rows: list[dict]) -> None:
+        known = {fingerprint(t): t for t in self._tokens}
+        for r in rows:
+            if r["token_fingerprint"] in known and r["remaining"] is not None:
+                reset = r["reset_at"].timestamp() if r["reset_at"] is not None else None
+                self.buckets[(r["token_fingerprint"], r["resource"])] = Bucket(r["limit"], r["remaining"], reset)

@@ -1,0 +1,92 @@
+"""python -m lake index [--category NAT,MIX] [--model M]  |  python -m lake search "QUERY" [--k 10] [--mode hybrid]
+
+argv[0] is the subcommand (lake/cli.py passes it through). This module only parses and prints.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+import pyarrow as pa
+
+from lake import render
+from lake.connection import Lake
+from lake.errors import LakeError
+from lake.search.config import CATEGORIES, DEFAULT_MODEL, MODES, IndexConfig, parse_categories
+
+_SHOWN = ["rank", "score", "sample_id", "category", "repo_id", "where", "snippet"]  # --format table
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lake", help="lake folder or postgres:... (default: $REPO_LLM_LAKE or ./data)")
+    p.add_argument("--data-path", help="where a postgres-catalog lake keeps its Parquet files")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m lake", description="Semantic and full-text search of samples.")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("index", help="embed gold samples into the search index (only what changed)")
+    p.add_argument("--category", default=",".join(CATEGORIES), help="comma-separated: NAT,MIX,CODE (default all)")
+    p.add_argument("--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder, local only")
+    p.add_argument("--batch-rows", type=int, default=IndexConfig.batch_rows)
+    _common(p)
+    p = sub.add_parser("search", help="vector, full-text or hybrid search of the indexed samples")
+    p.add_argument("query")
+    p.add_argument("--k", type=int, default=10, help="number of results (default 10)")
+    p.add_argument("--category", help="comma-separated categories to search (default all)")
+    p.add_argument("--split", help="only samples of this split (train, val, test)")
+    p.add_argument("--mode", choices=MODES, default="hybrid")
+    p.add_argument("--format", choices=render.FORMATS, default="table")
+    p.add_argument("--out", help="write to FILE instead of standard output")
+    _common(p)
+    return ap
+
+
+def _for_table(hits: pa.Table) -> pa.Table:
+    """A terminal view: short ids, one `where` column (PR, issue or path), scores to 4 places."""
+    rows = []
+    for r in hits.to_pylist():
+        where = (f"PR #{r['pr_number']}" if r["pr_number"] is not None else
+                 f"issue #{r['issue_number']}" if r["issue_number"] is not None else r["path"] or "")
+        rows.append({**r, "sample_id": r["sample_id"][:12], "score": round(r["score"], 4), "where": where})
+    return pa.Table.from_pylist([{c: r[c] for c in _SHOWN} for r in rows]) if rows else \
+        pa.table({c: pa.array([], pa.string()) for c in _SHOWN})
+
+
+def run(args: argparse.Namespace) -> int:
+    from lake.search.indexer import index_samples
+    from lake.search.query import search
+
+    if args.command == "index":
+        config = IndexConfig(model=args.model, categories=parse_categories(args.category),
+                             batch_rows=args.batch_rows)
+        with Lake(args.lake, data_path=args.data_path) as lk:
+            with lk.run("lake index", vars(args)) as record:
+                stats = index_samples(lk, config)
+                record.rows = stats.embedded
+                record.stats = stats.as_dict()
+        print(f"search index at lake snapshot {stats.lake_snapshot} ({stats.model}, {','.join(stats.categories)}): "
+              f"embedded {stats.embedded}, unchanged {stats.unchanged}, deleted {stats.deleted}, "
+              f"{stats.rows} rows{' (rebuilt for a new model)' if stats.rebuilt else ''} in {stats.seconds:.1f}s")
+        return 0
+    with Lake(args.lake, data_path=args.data_path, create=False) as lk:
+        hits = search(lk, args.query, k=args.k, categories=args.category, mode=args.mode, split=args.split)
+    render.write(_for_table(hits) if args.format == "table" else hits, args.format, args.out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: models load from local files only
+    os.environ.setdefault("LANCE_LOG", "error")   # Lance's Rust warnings are not for our users
+    args = parser().parse_args(argv)
+    try:
+        return run(args)
+    except (LakeError, ValueError) as e:
+        print(f"lake: error: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,98 @@
+"""Embed gold samples into the search index, incrementally.
+
+A sample is embedded once per (sample_id, sha256(text), category): re-indexing an unchanged lake snapshot
+reads the index's keys, finds nothing to do and embeds nothing. Rows whose sample changed text or left the
+lake are deleted before the new ones are appended, so a run that dies half-way leaves a consistent index
+that the next run completes.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+
+import pyarrow as pa
+from tqdm import tqdm
+
+from lake.search.config import IndexConfig
+from lake.search.embedder import Embedder
+from lake.search.store import SAMPLE_FIELDS, SearchIndex, samples_schema
+
+_INDEXED = "__search_indexed"  # the index's keys, registered in the lake's DuckDB connection for the diff
+_SAME = f"""EXISTS (SELECT 1 FROM {_INDEXED} i
+                    WHERE i.sample_id = s.sample_id AND i.text_hash = sha256(s.text) AND i.category = s.category)"""
+
+
+@dataclass
+class IndexStats:
+    lake_snapshot: int
+    model: str
+    categories: tuple[str, ...]
+    embedded: int = 0      # samples embedded by this run
+    deleted: int = 0       # index rows removed (sample gone, text or category changed)
+    unchanged: int = 0     # samples of the chosen categories already embedded as they are
+    rows: int = 0          # rows in the index after the run
+    rebuilt: bool = False  # the index was made with another model and was rebuilt
+    seconds: float = 0.0
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _select(columns_sql: str, where: str) -> str:
+    return f"SELECT {columns_sql} FROM samples s WHERE {where}"
+
+
+def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | None = None,
+                  progress: bool | None = None) -> IndexStats:
+    """Bring the index up to date with the lake's `samples` of config.categories at the current snapshot."""
+    started = time.perf_counter()
+    index = SearchIndex.of(lk)
+    embedder = embedder or Embedder(config.model, device=config.device, batch_size=config.embed_batch)
+    stats = IndexStats(lake_snapshot=lk.snapshot(), model=embedder.name, categories=config.categories)
+
+    last = index.last_run()
+    if last is not None and (last["model"], last["dim"]) != (embedder.name, embedder.dim):
+        index.drop()  # vectors of two models are not comparable: start over with this one
+        stats.rebuilt = True
+    table = index.samples(required=False) or index.create(embedder.dim)
+
+    wanted = "s.category IN (" + ", ".join(f"'{c}'" for c in config.categories) + ")"
+    lk.con.register(_INDEXED, index.keys())
+    try:
+        stale = lk.query(f"""
+            SELECT i.sample_id FROM {_INDEXED} i
+            WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.sample_id = i.sample_id
+                              AND sha256(s.text) = i.text_hash AND s.category = i.category)
+              AND (i.category IN ({", ".join(f"'{c}'" for c in config.categories)})
+                   OR i.sample_id IN (SELECT s.sample_id FROM samples s WHERE {wanted}))
+            ORDER BY i.sample_id""").column("sample_id").to_pylist()
+        todo, stats.unchanged = lk.con.execute(
+            f"SELECT count(*) FILTER (WHERE NOT {_SAME}), count(*) FILTER (WHERE {_SAME}) "
+            f"FROM samples s WHERE {wanted}").fetchone()
+        if stale:
+            index.delete(stale)
+            stats.deleted = len(stale)
+        columns = ", ".join("sha256(s.text) AS text_hash" if f.name == "text_hash" else f"s.{f.name}"
+                            for f in SAMPLE_FIELDS)
+        reader = lk.stream(_select(columns, f"{wanted} AND NOT {_SAME}") + " ORDER BY s.sample_id",
+                           batch_rows=config.batch_rows)
+        schema = samples_schema(embedder.dim)
+        with tqdm(total=todo, desc="embed samples", unit="doc", disable=None if progress is None else not progress) as bar:
+            for batch in reader:
+                vectors = embedder.encode(batch.column("text").to_pylist())
+                arrays = [batch.column(f.name).cast(f.type) for f in SAMPLE_FIELDS]
+                arrays.append(pa.array([stats.lake_snapshot] * batch.num_rows, pa.int64()))
+                arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), embedder.dim))
+                table.add(pa.Table.from_arrays(arrays, schema=schema))
+                stats.embedded += batch.num_rows
+                bar.update(batch.num_rows)
+    finally:
+        lk.con.unregister(_INDEXED)
+
+    if stats.embedded or stats.deleted or stats.rebuilt or last is None:
+        index.finish()
+    stats.rows = index.samples().count_rows()
+    index.record_run(stats.lake_snapshot, embedder.name, embedder.dim, config.categories, stats.embedded,
+                     stats.deleted, stats.rows)
+    stats.seconds = round(time.perf_counter() - started, 3)
+    return stats

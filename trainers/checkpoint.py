@@ -1,0 +1,79 @@
+"""Reading a training checkpoint without the run that wrote it: the model, its tokenizer and its provenance.
+
+A .ckpt carries, beside Lightning's state, `checkpoint["repo_llm"]` (META_KEY): the tokenizer id, its path
+and the SentencePiece model bytes themselves, the lake snapshot, the shard manifest, tokens seen and step.
+So `load_model(ckpt)` works when the lake or the run folder are gone.
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from transformers import LlamaForCausalLM
+
+from trainers.errors import TrainerError
+
+META_KEY = "repo_llm"
+
+
+@dataclass
+class LoadedModel:
+    model: LlamaForCausalLM      # eval mode, float32, CPU
+    tokenizer_path: Path         # the SentencePiece .model
+    tokenizer_id: str | None
+    meta: dict = field(default_factory=dict)  # config, lake_snapshot, shards, tokens_seen, step, ...
+
+
+def read_checkpoint(ckpt: str | Path) -> dict:
+    path = Path(ckpt)
+    if not path.is_file():
+        raise TrainerError(f"checkpoint {path}: no such file")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=False)
+    except Exception as e:  # a truncated or foreign file: say which one
+        raise TrainerError(f"checkpoint {path}: cannot read ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+
+
+def _tokenizer_file(path: Path, meta: dict) -> Path:
+    """The recorded tokenizer if it is still there and unchanged, else the copy inside the checkpoint."""
+    recorded = Path(meta["tokenizer_path"]) if meta.get("tokenizer_path") else None
+    blob: bytes | None = meta.get("tokenizer_model")
+    want = meta.get("tokenizer_sha256")
+    if recorded and recorded.is_file() and (want is None or hashlib.sha256(recorded.read_bytes()).hexdigest() == want):
+        return recorded
+    if blob is None:
+        raise TrainerError(f"checkpoint {path}: its tokenizer {recorded} is gone and no copy is stored in it")
+    out = path.with_name(f"{path.stem}.tokenizer.model")
+    if not out.exists() or out.read_bytes() != blob:
+        out.write_bytes(blob)
+    return out
+
+
+def load_model(ckpt: str | Path) -> LoadedModel:
+    """The LlamaForCausalLM of a checkpoint (eval, float32, CPU) with its tokenizer and provenance."""
+    from trainers.model import llama_config, ARCHITECTURE
+
+    path = Path(ckpt)
+    state = read_checkpoint(path)
+    if "state_dict" not in state or "hyper_parameters" not in state:
+        raise TrainerError(f"checkpoint {path}: not a trainers checkpoint (no state_dict / hyper_parameters)")
+    hp = state["hyper_parameters"]
+    meta = dict(state.get(META_KEY, {}))
+    cfg = llama_config(**{k: hp[k] for k in ARCHITECTURE}, init_std=hp.get("init_std", 0.02))
+    model = LlamaForCausalLM(cfg)
+    weights = {k.removeprefix("model."): v.float() for k, v in state["state_dict"].items() if k.startswith("model.")}
+    missing, unexpected = model.load_state_dict(weights, strict=False)
+    # A tied head has no weight of its own in the state dict; anything else missing is a broken checkpoint.
+    missing = [m for m in missing if not (cfg.tie_word_embeddings and m == "lm_head.weight")]
+    if missing or unexpected:
+        raise TrainerError(f"checkpoint {path}: weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+    model.tie_weights()
+    model = model.float().eval().to("cpu")
+    tokenizer = _tokenizer_file(path, meta)
+    meta.pop("tokenizer_model", None)
+    meta.setdefault("config", cfg.to_dict())
+    meta.setdefault("step", int(state.get("global_step", 0)))
+    meta["hyper_parameters"] = dict(hp)
+    return LoadedModel(model=model, tokenizer_path=tokenizer, tokenizer_id=meta.get("tokenizer_id"), meta=meta)

@@ -1,0 +1,5 @@
+"""The one exception type of the trainers package; the CLI turns it into a one-line message and exit code 2."""
+
+
+class TrainerError(Exception):
+    pass

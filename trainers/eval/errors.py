@@ -1,0 +1,2 @@
+class EvalError(Exception):
+    """An evaluation problem a user can act on; the CLI prints it on one line and exits 2."""

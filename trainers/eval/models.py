@@ -1,0 +1,174 @@
+"""What an evaluation scores: a model behind one small interface, from a checkpoint or a GGUF file.
+
+Every suite sees only `Subject`: encode/decode, per-token log-probabilities of a window, and greedy
+generation that stops at end-of-sequence or at any region marker (a marker opens the next region, so the
+answer is over).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from transforms.grammar import MARKERS
+from trainers.eval.errors import EvalError
+
+
+class Subject(Protocol):
+    name: str
+    ctx_len: int
+    bos_id: int | None
+    eos_id: int
+    stop_ids: frozenset[int]
+
+    def encode(self, text: str) -> list[int]: ...
+    def decode(self, ids: list[int]) -> str: ...
+    def token_logprobs(self, ids: list[int]) -> np.ndarray:
+        """log p(ids[i] | ids[:i]) for i = 1 .. len(ids) - 1, in nats; len(ids) <= ctx_len."""
+    def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
+        """Greedy continuation of ids (without them), stopped at a stop id (not included)."""
+
+
+def _marker_ids(encode) -> set[int]:
+    """Ids of the region markers that the tokenizer keeps as one token (they end a generated answer)."""
+    ids = set()
+    for marker in MARKERS:
+        enc = encode(marker)
+        if len(enc) == 1:
+            ids.add(enc[0])
+    return ids
+
+
+class HFSubject:
+    """A transformers causal LM (CPU, float32, eval mode) with our tokenizer."""
+
+    def __init__(self, model, tokenizer, name: str, seed: int | None = None):
+        import torch
+
+        self.torch = torch
+        self.model = model.eval()
+        self.tokenizer = tokenizer
+        self.name = name
+        self.seed = seed
+        self.ctx_len = int(model.config.max_position_embeddings)
+        self.bos_id = tokenizer.bos_id
+        self.eos_id = tokenizer.eos_id
+        self.stop_ids = frozenset({self.eos_id} | _marker_ids(tokenizer.encode))
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.tokenizer.encode(text))
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(list(ids))
+
+    def token_logprobs(self, ids: list[int]) -> np.ndarray:
+        torch = self.torch
+        with torch.no_grad():
+            x = torch.tensor([ids], dtype=torch.long)
+            logits = self.model(input_ids=x).logits[0, :-1].float()
+            lp = torch.log_softmax(logits, dim=-1).gather(1, x[0, 1:, None])[:, 0]
+        return lp.numpy().astype(np.float64)
+
+    def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
+        torch = self.torch
+        with torch.no_grad():
+            x = torch.tensor([ids], dtype=torch.long)
+            out = self.model.generate(
+                input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens, do_sample=False,
+                eos_token_id=sorted(self.stop_ids), pad_token_id=self.eos_id)
+        new = out[0, len(ids):].tolist()
+        return _cut_at_stop(new, self.stop_ids)
+
+    def untrained(self) -> "HFSubject":
+        """The same architecture from the same seed, with no training: the floor a trained model must beat."""
+        import torch
+        from transformers import AutoModelForCausalLM
+
+        if self.seed is None:
+            raise EvalError(f"checkpoint {self.name} records no seed: cannot rebuild its untrained model")
+        torch.manual_seed(self.seed)
+        model = AutoModelForCausalLM.from_config(self.model.config)
+        return HFSubject(model.float(), self.tokenizer, f"{self.name} (untrained)", self.seed)
+
+
+class GGUFSubject:
+    """A GGUF file through llama.cpp (llama-cpp-python), scored with all logits kept."""
+
+    def __init__(self, path: str | Path, n_ctx: int | None = None):
+        try:
+            from llama_cpp import Llama
+        except ImportError as e:  # the optional `serve` extra
+            raise EvalError(f"--gguf needs llama-cpp-python ({e})") from None
+        path = Path(path)
+        if not path.is_file():
+            raise EvalError(f"no GGUF file at {path}")
+        try:
+            probe = Llama(model_path=str(path), vocab_only=True, verbose=False)
+            train_ctx = int(probe.n_ctx_train()) if hasattr(probe, "n_ctx_train") else 0
+            del probe
+            self.llm = Llama(model_path=str(path), n_ctx=n_ctx or train_ctx or 512, logits_all=True,
+                             verbose=False, seed=0)
+        except (ValueError, RuntimeError) as e:
+            raise EvalError(f"cannot load GGUF {path}: {e}") from None
+        self.name = str(path)
+        self.seed = None
+        self.ctx_len = int(self.llm.n_ctx())
+        self.bos_id = int(self.llm.token_bos())
+        self.eos_id = int(self.llm.token_eos())
+        self.stop_ids = frozenset({self.eos_id} | _marker_ids(self.encode))
+
+    def encode(self, text: str) -> list[int]:
+        return list(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def decode(self, ids: list[int]) -> str:
+        return self.llm.detokenize(list(ids), special=True).decode("utf-8", errors="replace")
+
+    def token_logprobs(self, ids: list[int]) -> np.ndarray:
+        self.llm.reset()
+        self.llm.eval(list(ids))
+        logits = np.asarray(self.llm.scores[: len(ids) - 1], dtype=np.float64)
+        m = logits.max(axis=1, keepdims=True)
+        logz = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
+        return logits[np.arange(len(ids) - 1), ids[1:]] - logz
+
+    def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
+        self.llm.reset()
+        new: list[int] = []
+        for tok in self.llm.generate(list(ids), top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
+            if tok in self.stop_ids or len(new) >= max_new_tokens:
+                break
+            new.append(int(tok))
+            if len(ids) + len(new) >= self.ctx_len:
+                break
+        return new
+
+    def untrained(self):
+        raise EvalError("the untrained baseline needs a checkpoint (--ckpt), not a GGUF")
+
+
+def _cut_at_stop(ids: list[int], stop_ids) -> list[int]:
+    for i, t in enumerate(ids):
+        if t in stop_ids:
+            return ids[:i]
+    return ids
+
+
+def load_checkpoint(ckpt: str | Path) -> HFSubject:
+    """A trainer checkpoint (trainers/checkpoint.py) with its tokenizer (transforms/tokenizer.py)."""
+    from trainers.checkpoint import load_model
+    from transforms.tokenizer import Tokenizer
+
+    try:
+        loaded = load_model(ckpt)
+    except FileNotFoundError as e:
+        raise EvalError(f"no checkpoint at {ckpt}: {e}") from None
+    meta = dict(getattr(loaded, "meta", None) or {})
+    seed = meta.get("seed", (meta.get("config") or {}).get("seed") if isinstance(meta.get("config"), dict) else None)
+    return HFSubject(loaded.model, Tokenizer.from_file(loaded.tokenizer_path), str(ckpt), seed)
+
+
+def load_subject(ckpt: str | None = None, gguf: str | None = None) -> Subject:
+    if bool(ckpt) == bool(gguf):
+        raise EvalError("give exactly one of --ckpt or --gguf")
+    return load_checkpoint(ckpt) if ckpt else GGUFSubject(gguf)

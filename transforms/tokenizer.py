@@ -1,0 +1,335 @@
+"""The tokenizer: one lossless SentencePiece BPE over Go code, trained on a stratified sample of the lake.
+
+Use it (the contract the trainers and exporters rely on):
+
+    from transforms.tokenizer import load_tokenizer, Tokenizer
+    tok = load_tokenizer(lake)                  # the latest `tokenizers` row; or load_tokenizer(lake, "spm-bpe-8000-...")
+    tok = Tokenizer.from_file("x/tokenizer.model")   # no lake needed (exporters embed the .model file)
+    ids = tok.encode(text)                       # list[int]; no BOS/EOS added
+    assert tok.decode(ids) == text               # byte for byte, for every str (see "Lossless" below)
+    tok.vocab_size, tok.bos_id, tok.eos_id, tok.pad_id, tok.unk_id
+    tok.marker_ids["<DIFF>"]                     # each region marker of transforms/grammar.py is one id
+    tok.model_path, tok.tokenizer_id, tok.meta   # the .model file, its id, the metadata stored beside it
+
+Train one: `python -m transforms tokenizer --vocab-size 32000 [--sample-bytes N]` (transforms/tokenizer_cli.py),
+or `train_tokenizer(lake, vocab_size, sample_bytes)`. It writes, under `lake.artifacts("tokenizers")/<id>/`:
+- `tokenizer.model`: the SentencePiece model (ids: 0 <pad>, 1 <unk>, 2 <s>, 3 </s>, then the markers, then
+  the 256 byte pieces <0x00>..<0xFF>, then the merges);
+- `meta.json`: options, vocabulary size, the lake snapshot the sample was read at, sample bytes and documents
+  by category, bytes per token on val by category;
+- `sample.parquet`: the sample_ids of the training sample (the exact sample, re-readable at that snapshot);
+and one `tokenizers` row (path, vocab_size, options, sample_snapshot, sample_bytes, bytes_per_token, sha256).
+The id is `spm-bpe-<vocab>-<first 12 hex of the model's sha256>`: the same sample and options give the same id.
+
+The sample is category-stratified: the byte budget is shared equally between the train split's categories
+(NAT, MIX, CODE); a category with less text than its share gives all it has and the rest goes to the others.
+Within a category documents are taken in sample_id (a sha256) order, i.e. a fixed pseudo-random sample.
+Whole documents are fed through `sentence_iterator`: a text file read line by line would lose the newlines.
+
+Lossless: SentencePiece is configured not to normalise (identity rule, no dummy prefix, no whitespace
+collapsing, pieces may span whitespace and lines) and to fall back to bytes. Two inputs it still cannot give
+back are handled here, by encoding them as byte pieces: a literal U+2581 (SentencePiece's own space symbol,
+which its decoder turns into a space), and bytes that are not UTF-8 (a str holding them as surrogateescape
+code points U+DC80..U+DCFF, or `encode_bytes`). `decode` maps ids to bytes through a table of the pieces
+because SentencePiece's decoder turns byte pieces that are not valid UTF-8 into U+FFFD.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sentencepiece as spm
+
+from transforms import grammar
+
+KIND = "sentencepiece"
+SPACE = "\u2581"  # SentencePiece's visible space
+MODEL_FILE, META_FILE, SAMPLE_FILE = "tokenizer.model", "meta.json", "sample.parquet"
+
+# Found on Go code (see /work/shared/FACTS.md): no normalisation, byte fallback, pieces free to cross
+# whitespace and script boundaries (indentation runs and `) {\n\t` become single pieces).
+SPM_OPTIONS: dict = {
+    "model_type": "bpe",
+    "normalization_rule_name": "identity",
+    "remove_extra_whitespaces": False,
+    "add_dummy_prefix": False,
+    "byte_fallback": True,
+    "allow_whitespace_only_pieces": True,
+    "split_by_whitespace": False,
+    "split_by_unicode_script": False,
+    "split_digits": False,
+    "character_coverage": 0.9995,  # the rarest characters are left to byte pieces, not given a piece each
+    "max_sentence_length": 1 << 22,  # bytes; training documents are cut to MAX_TRAIN_DOC_CHARS below it
+    "pad_id": 0, "unk_id": 1, "bos_id": 2, "eos_id": 3,
+    "pad_piece": grammar.PAD, "unk_piece": grammar.UNK, "bos_piece": grammar.BOS, "eos_piece": grammar.EOS,
+}
+MAX_TRAIN_DOC_CHARS = 1 << 20  # a single huge generated file should not dominate the merges
+VAL_BYTES_PER_CATEGORY = 4 << 20  # text encoded to measure bytes per token on val
+
+# Text SentencePiece would not give back as it came: its space symbol, and surrogateescaped raw bytes.
+_NEEDS_BYTES = re.compile("[\u2581\ud800-\udfff]")
+
+
+class TokenizerError(Exception):
+    """A tokenizer problem a user can act on; the CLI prints it on one line and exits 2."""
+
+
+def marker_piece(marker: str) -> str:
+    """The piece of a region marker: SentencePiece matches user symbols after it has turned spaces into U+2581."""
+    return marker.replace(" ", SPACE)
+
+
+class Tokenizer:
+    """A trained SentencePiece model with lossless encode/decode and the ids the trainers need."""
+
+    def __init__(self, model_path: str | os.PathLike, meta: dict | None = None):
+        self.model_path = Path(model_path)
+        try:
+            self.sp = spm.SentencePieceProcessor(model_file=str(self.model_path))
+        except (OSError, RuntimeError) as e:
+            raise TokenizerError(f"tokenizer {self.model_path}: cannot load ({str(e).splitlines()[0]})") from None
+        self.meta = meta or {}
+        self.tokenizer_id = self.meta.get("tokenizer_id") or self.model_path.parent.name
+        self.vocab_size = self.sp.vocab_size()
+        self.bos_id, self.eos_id = self.sp.bos_id(), self.sp.eos_id()
+        self.pad_id, self.unk_id = self.sp.pad_id(), self.sp.unk_id()
+        self.marker_ids = {m: self.sp.piece_to_id(marker_piece(m)) for m in grammar.MARKERS}
+        missing = [m for m, i in self.marker_ids.items() if i == self.unk_id]
+        if missing:
+            raise TokenizerError(f"tokenizer {self.model_path}: no single token for marker(s) {', '.join(missing)}")
+        self._byte_ids = [self.sp.piece_to_id(f"<0x{b:02X}>") for b in range(256)]
+        self._piece_bytes: list[bytes] | None = None
+
+    @classmethod
+    def from_file(cls, model_path: str | os.PathLike) -> "Tokenizer":
+        """Load a .model file; its meta.json beside it, when there, gives the id and training metadata."""
+        meta_path = Path(model_path).with_name(META_FILE)
+        meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
+        return cls(model_path, meta)
+
+    # -- encoding -----------------------------------------------------------------------------
+    def encode(self, text: str) -> list[int]:
+        """Token ids of text, no BOS/EOS. decode(encode(text)) == text for every str."""
+        if not _NEEDS_BYTES.search(text):
+            return self.sp.encode(text)
+        ids: list[int] = []
+        pos = 0
+        for m in _NEEDS_BYTES.finditer(text):
+            if m.start() > pos:
+                ids += self.sp.encode(text[pos:m.start()])
+            ids += [self._byte_ids[b] for b in _raw_bytes(m.group())]
+            pos = m.end()
+        if pos < len(text):
+            ids += self.sp.encode(text[pos:])
+        return ids
+
+    def encode_batch(self, texts: list[str], num_threads: int = 1) -> list[list[int]]:
+        """encode() of each text; the plain ones go to SentencePiece in one batch call."""
+        plain = [i for i, t in enumerate(texts) if not _NEEDS_BYTES.search(t)]
+        out: list[list[int] | None] = [None] * len(texts)
+        if len(plain) == len(texts):
+            return self.sp.encode(texts, num_threads=num_threads)
+        for i, ids in zip(plain, self.sp.encode([texts[i] for i in plain], num_threads=num_threads)):
+            out[i] = ids
+        for i, t in enumerate(texts):
+            if out[i] is None:
+                out[i] = self.encode(t)
+        return out  # type: ignore[return-value]
+
+    def encode_bytes(self, data: bytes) -> list[int]:
+        """Token ids of arbitrary bytes (invalid UTF-8 becomes byte pieces); decode_bytes gives them back."""
+        return self.encode(data.decode("utf-8", "surrogateescape"))
+
+    # -- decoding -----------------------------------------------------------------------------
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        table = self._piece_bytes or self._build_piece_bytes()
+        try:
+            return b"".join(table[i] for i in ids)
+        except IndexError:
+            bad = next(i for i in ids if not 0 <= i < len(table))
+            raise TokenizerError(f"tokenizer {self.tokenizer_id}: id {bad} outside the vocabulary of {len(table)}") from None
+
+    def decode(self, ids: Iterable[int]) -> str:
+        """The text of ids; bytes that are not UTF-8 come back as surrogateescape code points, as encode takes them."""
+        return self.decode_bytes(ids).decode("utf-8", "surrogateescape")
+
+    def _build_piece_bytes(self) -> list[bytes]:
+        sp, table = self.sp, []
+        for i in range(self.vocab_size):
+            piece = sp.id_to_piece(i)
+            if sp.is_byte(i):
+                table.append(bytes([int(piece[3:5], 16)]))
+            elif sp.is_control(i):
+                table.append(b"")  # <s>, </s>, <pad> carry no text
+            elif sp.is_unknown(i):
+                table.append("\ufffd".encode())  # never produced: byte fallback covers every input
+            else:
+                table.append(piece.replace(SPACE, " ").encode())
+        self._piece_bytes = table
+        return table
+
+    def __repr__(self) -> str:
+        return f"Tokenizer({self.tokenizer_id!r}, vocab_size={self.vocab_size})"
+
+
+def _raw_bytes(ch: str) -> bytes:
+    if ch == SPACE:
+        return SPACE.encode()
+    code = ord(ch)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, as surrogateescape carries it
+        return bytes([code - 0xDC00])
+    raise TokenizerError(f"text holds a lone surrogate U+{code:04X} that is not an escaped byte")
+
+
+# -- loading from the lake ------------------------------------------------------------------------
+def load_tokenizer(lake, tokenizer_id: str | None = None) -> Tokenizer:
+    """The tokenizer named by a `tokenizers` row (None: the most recently trained)."""
+    if tokenizer_id is None:
+        rows = lake.query("SELECT tokenizer_id, path FROM tokenizers ORDER BY created_at DESC, tokenizer_id LIMIT 1")
+    else:
+        rows = lake.query("SELECT tokenizer_id, path FROM tokenizers WHERE tokenizer_id = ?", [tokenizer_id])
+    if rows.num_rows == 0:
+        if tokenizer_id is None:
+            raise TokenizerError("no tokenizer in the lake (run `python -m transforms tokenizer --vocab-size N`)")
+        raise TokenizerError(f"no tokenizer {tokenizer_id!r} in the lake")
+    path = Path(lake.root) / rows.column("path")[0].as_py()
+    if not path.exists():
+        raise TokenizerError(f"tokenizer {rows.column('tokenizer_id')[0].as_py()}: model file {path} is missing")
+    return Tokenizer.from_file(path)
+
+
+# -- training -------------------------------------------------------------------------------------
+def stratified_quotas(available: dict[str, int], budget: int) -> dict[str, int]:
+    """Share `budget` bytes equally between categories; what a small category cannot use goes to the others."""
+    quotas, left = {}, budget
+    order = sorted(available, key=lambda c: (available[c], c))
+    for i, cat in enumerate(order):
+        quotas[cat] = min(available[cat], left // (len(order) - i))
+        left -= quotas[cat]
+    return dict(sorted(quotas.items()))
+
+
+def _sample_sql() -> str:
+    """Documents of `split` in sample_id order per category, until the category's quota (a registered table)."""
+    return """
+        WITH ranked AS (
+            SELECT sample_id, category,
+                   sum(bytes) OVER (PARTITION BY category ORDER BY sample_id ROWS UNBOUNDED PRECEDING) - bytes AS before
+            FROM samples WHERE split = ?)
+        SELECT s.sample_id, s.category, s.text
+        FROM samples s JOIN ranked r USING (sample_id) JOIN __tokenizer_quotas q ON q.category = r.category
+        WHERE s.split = ? AND r.before < q.quota
+        ORDER BY s.category, s.sample_id"""
+
+
+def _stream_sample(lake, split: str, quotas: dict[str, int]) -> Iterator[pa.RecordBatch]:
+    name = "__tokenizer_quotas"
+    lake.con.register(name, pa.table({"category": list(quotas), "quota": list(quotas.values())}))
+    try:
+        yield from lake.stream(_sample_sql(), [split, split], batch_rows=256)
+    finally:
+        lake.con.unregister(name)
+
+
+def _category_bytes(lake, split: str) -> dict[str, int]:
+    rows = lake.query("SELECT category, sum(bytes)::BIGINT AS b FROM samples WHERE split = ? GROUP BY category "
+                      "ORDER BY category", [split]).to_pylist()
+    return {r["category"]: int(r["b"] or 0) for r in rows}
+
+
+def bytes_per_token(lake, tok: Tokenizer, split: str = "val", per_category: int = VAL_BYTES_PER_CATEGORY) -> dict:
+    """UTF-8 bytes per token of up to `per_category` bytes of each category of `split`, and overall."""
+    counts: dict[str, list[int]] = {}
+    available = _category_bytes(lake, split)
+    for batch in _stream_sample(lake, split, {c: per_category for c in available}):
+        for cat, text in zip(batch.column("category").to_pylist(), batch.column("text").to_pylist()):
+            c = counts.setdefault(cat, [0, 0])
+            c[0] += len(text.encode("utf-8", "surrogateescape"))
+            c[1] += len(tok.encode(text))
+    out = {cat: round(b / t, 4) for cat, (b, t) in counts.items() if t}
+    total_b, total_t = sum(c[0] for c in counts.values()), sum(c[1] for c in counts.values())
+    if total_t:
+        out["all"] = round(total_b / total_t, 4)
+    return out
+
+
+def train_tokenizer(lake, vocab_size: int, sample_bytes: int = 200_000_000, *, num_threads: int | None = None,
+                    progress: bool = True) -> Tokenizer:
+    """Train on a category-stratified sample of the train split; store the model and a `tokenizers` row."""
+    minimum = 4 + len(grammar.MARKERS) + 256 + 1
+    if vocab_size < minimum:
+        raise TokenizerError(f"--vocab-size {vocab_size} is too small: the specials, markers and 256 byte pieces "
+                             f"need {minimum}")
+    if sample_bytes <= 0:
+        raise TokenizerError(f"--sample-bytes must be positive, not {sample_bytes}")
+    snapshot = lake.snapshot()
+    available = _category_bytes(lake, "train")
+    if not any(available.values()):
+        raise TokenizerError("no train samples in the lake (build the `samples` table first: python -m transforms run)")
+    quotas = stratified_quotas(available, sample_bytes)
+    chosen: dict[str, list] = {"sample_id": [], "category": []}
+    taken: dict[str, dict[str, int]] = {}
+
+    def documents() -> Iterator[str]:
+        from tqdm import tqdm
+        with tqdm(total=sum(quotas.values()), unit="B", unit_scale=True, desc="tokenizer sample",
+                  disable=not progress) as bar:
+            for batch in _stream_sample(lake, "train", quotas):
+                for sid, cat, text in zip(*(batch.column(c).to_pylist() for c in ("sample_id", "category", "text"))):
+                    chosen["sample_id"].append(sid)
+                    chosen["category"].append(cat)
+                    n = len(text.encode("utf-8", "surrogateescape"))
+                    t = taken.setdefault(cat, {"documents": 0, "bytes": 0})
+                    t["documents"] += 1
+                    t["bytes"] += n
+                    bar.update(n)
+                    yield text[:MAX_TRAIN_DOC_CHARS]
+
+    options = {**SPM_OPTIONS, "vocab_size": vocab_size,
+               "user_defined_symbols": [marker_piece(m) for m in grammar.MARKERS]}
+    model = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(sentence_iterator=documents(), model_writer=model, minloglevel=2,
+                                       num_threads=num_threads or os.cpu_count() or 1, **options)
+    except RuntimeError as e:
+        raise TokenizerError(f"sentencepiece training failed: {str(e).strip().splitlines()[-1]}") from None
+    blob = model.getvalue()
+    sha = hashlib.sha256(blob).hexdigest()
+    tokenizer_id = f"spm-bpe-{vocab_size}-{sha[:12]}"
+
+    root = lake.artifacts("tokenizers")
+    final, tmp = root / tokenizer_id, root / f".{tokenizer_id}.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    (tmp / MODEL_FILE).write_bytes(blob)
+    pq.write_table(pa.table(chosen), tmp / SAMPLE_FILE)
+    tok = Tokenizer(tmp / MODEL_FILE, {"tokenizer_id": tokenizer_id})
+    bpt = bytes_per_token(lake, tok, "val")
+    created = datetime.now(timezone.utc)
+    meta = {
+        "tokenizer_id": tokenizer_id, "kind": KIND, "vocab_size": tok.vocab_size, "sha256": sha,
+        "options": options, "sample_snapshot": snapshot, "sample_bytes": sum(t["bytes"] for t in taken.values()),
+        "sample_requested_bytes": sample_bytes, "sample_by_category": dict(sorted(taken.items())),
+        "bytes_per_token_val": bpt, "special_ids": {"pad": tok.pad_id, "unk": tok.unk_id, "bos": tok.bos_id,
+                                                    "eos": tok.eos_id},
+        "marker_ids": tok.marker_ids, "created_at": created.isoformat(),
+    }
+    (tmp / META_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
+    shutil.rmtree(final, ignore_errors=True)  # the same id is the same model: replacing it changes nothing
+    tmp.rename(final)
+    lake.write("tokenizers", [{
+        "tokenizer_id": tokenizer_id, "kind": KIND, "path": str((final / MODEL_FILE).relative_to(lake.root)),
+        "vocab_size": tok.vocab_size, "options": json.dumps(options, sort_keys=True), "sample_snapshot": snapshot,
+        "sample_bytes": meta["sample_bytes"], "bytes_per_token": json.dumps(bpt, sort_keys=True), "sha256": sha,
+        "created_at": created,
+    }], mode="upsert", message=f"tokenizer {tokenizer_id}")
+    return Tokenizer.from_file(final / MODEL_FILE)
