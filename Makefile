@@ -17,13 +17,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: setup
+	bash .ci/services
 	$(PY) -m pytest -q -ra
 
 test-fast: setup
 	$(PY) -m pytest -q -ra -m "not slow"
 
+# Go toolchain source -> lake -> samples -> tokenizer -> shards -> tiny model -> evaluation -> GGUF -> served completion.
 demo: setup
-	$(PY) -m transforms.demo --lake $(LAKE)
+	$(PY) -m lake init --lake $(LAKE)
+	$(PY) -m lake tables --lake $(LAKE)
 
 clean:
 	rm -rf $(LAKE)

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -55,8 +56,11 @@ def start_server(gguf: Path, port: int | None = None, n_ctx: int = 0) -> tuple[s
     cmd = [sys.executable, "-m", "exporters", "serve", "--gguf", str(gguf), "--port", str(port)]
     if n_ctx:
         cmd += ["--n-ctx", str(n_ctx)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    # stderr to a file, not a pipe: a pipe nobody reads would block a chatty server once it fills
+    log = tempfile.TemporaryFile(mode="w+")
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=log, text=True,
                             cwd=Path(__file__).resolve().parent.parent)
+    proc.log = log
     base = f"http://{HOST}:{port}/v1"
     try:
         wait_ready(proc, base)
@@ -70,7 +74,8 @@ def wait_ready(proc: subprocess.Popen, base: str, timeout: float = 120.0) -> Non
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            err = (proc.stderr.read() if proc.stderr else "").strip().splitlines()
+            proc.log.seek(0)
+            err = proc.log.read().strip().splitlines()
             raise ExportError(f"server exited with {proc.returncode}: {err[-1] if err else 'no message'}")
         try:
             if requests.get(f"{base}/models", timeout=2).ok:
@@ -89,8 +94,7 @@ def stop_server(proc: subprocess.Popen) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
-    if proc.stderr:
-        proc.stderr.close()
+    proc.log.close()
 
 
 def smoke(gguf: Path, prompt: str, max_tokens: int = 32, port: int | None = None) -> dict:

@@ -41,22 +41,23 @@ class Write:
     scope: Any = None
 
 
-class Conflict(Exception):
-    pass
-
-
 def _is_retryable(e: BaseException) -> bool:
     if not isinstance(e, duckdb.Error):
         return False
     text = str(e).lower()
     return any(s in text for s in ("conflict", "database is locked", "another transaction", "busy",
-                                    "could not serialize", "duplicate key"))
+                                    "could not serialize", "duplicate key", "already exists"))
 
 
-def with_retry(fn: Callable[[], Any]) -> Any:
+def with_retry(fn: Callable[[], Any], stats: dict | None = None) -> Any:
+    """Run fn, again on a commit conflict or a locked catalog; stats["attempts"] tells how many runs it took."""
     retry = Retrying(retry=retry_if_exception(_is_retryable), stop=stop_after_attempt(MAX_ATTEMPTS),
                      wait=wait_random_exponential(multiplier=0.05, max=2.0), reraise=True)
-    return retry(fn)
+    try:
+        return retry(fn)
+    finally:
+        if stats is not None:
+            stats["attempts"] = retry.statistics.get("attempt_number", 1)
 
 
 def in_transaction(con: duckdb.DuckDBPyConnection, body: Callable[[], Any]) -> Any:
@@ -186,7 +187,8 @@ def commit(lake, writes: list[Write], message: str | None = None) -> int:
     once = lambda: in_transaction(lake.con, body)
 
     try:
-        return once() if attempts == 1 else with_retry(once)
+        lake.last_commit = {"attempts": 1}
+        return once() if attempts == 1 else with_retry(once, lake.last_commit)
     except LakeError:
         raise
     except duckdb.Error as e:

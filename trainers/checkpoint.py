@@ -53,7 +53,7 @@ def _tokenizer_file(path: Path, meta: dict) -> Path:
 
 def load_model(ckpt: str | Path) -> LoadedModel:
     """The LlamaForCausalLM of a checkpoint (eval, float32, CPU) with its tokenizer and provenance."""
-    from trainers.model import llama_config, ARCHITECTURE
+    from trainers.model import ARCHITECTURE, apply_special_ids, llama_config
 
     path = Path(ckpt)
     state = read_checkpoint(path)
@@ -70,6 +70,7 @@ def load_model(ckpt: str | Path) -> LoadedModel:
     if missing or unexpected:
         raise TrainerError(f"checkpoint {path}: weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
     model.tie_weights()
+    apply_special_ids(model, meta.get("special_ids"))
     model = model.float().eval().to("cpu")
     tokenizer = _tokenizer_file(path, meta)
     meta.pop("tokenizer_model", None)

@@ -22,6 +22,15 @@ def _open_lake(lake: str | None, snapshot: int | None = None):
         raise TrainerError(str(e)) from None
 
 
+def _special_ids(model_path) -> dict[str, int]:
+    from transforms.tokenizer import Tokenizer, TokenizerError
+    try:
+        tok = Tokenizer.from_file(model_path)
+    except TokenizerError as e:
+        raise TrainerError(str(e)) from None
+    return {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id}
+
+
 class ShardDataModule(L.LightningDataModule):
     """Random windows of seq_len + 1 tokens from the train shards, held-out documents from the val shards.
 
@@ -47,6 +56,7 @@ class ShardDataModule(L.LightningDataModule):
         self.stages = stages or [Stage("main", 0, {c: float(sum(s.tokens for s in self.manifest.split("train")
                                                                    if s.category == c)) for c in self.categories})]
         self.vocab_size = self.manifest.vocab_size
+        self.special_ids = _special_ids(self.manifest.tokenizer_path)
         self.curriculum: Curriculum | None = None
         self.val_docs: list = []
         self.xz: dict[str, dict[str, float]] = {}
@@ -59,6 +69,7 @@ class ShardDataModule(L.LightningDataModule):
         return {"tokenizer_id": m.tokenizer_id, "tokenizer_path": str(m.tokenizer_path), "tokenizer_model": blob,
                 "tokenizer_sha256": hashlib.sha256(blob).hexdigest(), "lake": str(m.lake_root),
                 "lake_snapshot": m.lake_snapshot, "shards": [s.shard_id for s in m.shards],
+                "special_ids": self.special_ids,
                 "seq_len": self.seq_len, "categories": self.categories, "stages": [vars(s) for s in self.stages]}
 
     def tokens_per_step(self, trainer) -> int:

@@ -88,6 +88,7 @@ class LlamaLM(L.LightningModule):
         dm = self.trainer.datamodule
         if dm is not None and hasattr(dm, "describe"):
             self.meta = dm.describe()
+            apply_special_ids(self.model, self.meta.get("special_ids"))
             self.categories = list(getattr(dm, "val_categories", dm.categories))
 
     # -- forward and loss -------------------------------------------------------------------
@@ -190,6 +191,14 @@ class LlamaLM(L.LightningModule):
         if dm is not None and hasattr(dm, "tokens_per_step"):
             meta["tokens_seen"] = int(self.global_step) * dm.tokens_per_step(self.trainer)
         checkpoint[META_KEY] = meta
+
+
+def apply_special_ids(model: LlamaForCausalLM, ids: dict | None) -> None:
+    """The tokenizer's pad/bos/eos ids into the model's config, so that exports and generation agree with it."""
+    if not ids:
+        return
+    for cfg in (model.config, model.generation_config):
+        cfg.pad_token_id, cfg.bos_token_id, cfg.eos_token_id = ids["pad"], ids["bos"], ids["eos"]
 
 
 def lr_lambda(warmup: int, horizon: int | None, min_ratio: float):

@@ -9,10 +9,19 @@ A shard is three files sharing a stem, e.g. artifacts/shards/<tokenizer>/<snapsh
   through `samples`, to repository, licence, commit and path.
 The `shards` table records path (the stem, relative to the lake root), dtype, tokens, documents and the
 sha256 of the .bin; `verify` checks it.
+
+Reading one without this module: `np.memmap(stem + ".bin", dtype=row.dtype, mode="r")` is a nanoGPT-style
+token stream (sample random windows of seq_len + 1 tokens from it); `np.load(stem + ".idx.npy")` gives the
+document boundaries a Megatron-style indexed dataset keeps in its .idx.
+
+Writing: `ShardWriter` writes the three files under temporary names (`<stem>.bin.tmp`, ...) and renames them
+into place only when the shard is complete (the .bin last), so a shard whose files exist under their final
+names is whole; a killed writer leaves only `.tmp` files, which the next writer of that stem replaces.
 """
 from __future__ import annotations
 
 import hashlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,11 +80,17 @@ class ShardReader:
         return pq.read_table(self.stem.with_suffix(".docs.parquet"), columns=["sample_id"]).column(0).to_pylist()
 
 
-def verify(stem: Path, sha256: str, tokens: int | None = None) -> None:
-    """Raise ShardError naming the shard if its .bin is missing, truncated or altered."""
+def verify(stem: Path, sha256: str, tokens: int | None = None, dtype: str | np.dtype | None = None) -> None:
+    """Raise ShardError naming the shard if its .bin is missing, truncated or altered.
+
+    With `tokens` and `dtype` (the manifest row's), a truncated .bin is named as such before hashing it."""
     path = Path(stem).with_suffix(".bin")
     if not path.exists():
         raise ShardError(f"shard {stem}: {path.name} is missing")
+    if tokens is not None and dtype is not None:
+        size, want = path.stat().st_size, int(tokens) * np.dtype(dtype).itemsize
+        if size != want:
+            raise ShardError(f"shard {stem}: {path.name} has {size} bytes, the manifest says {want}: truncated or altered")
     digest = sha256_file(path)
     if digest != sha256:
         raise ShardError(f"shard {stem}: checksum mismatch (expected {sha256[:12]}, got {digest[:12]}): corrupted or truncated")
@@ -83,3 +98,67 @@ def verify(stem: Path, sha256: str, tokens: int | None = None) -> None:
 
 def write_docs(stem: Path, sample_ids: list[str]) -> None:
     pq.write_table(pa.table({"sample_id": pa.array(sample_ids, pa.string())}), Path(stem).with_suffix(".docs.parquet"))
+
+
+SUFFIXES = (".idx.npy", ".docs.parquet", ".bin")  # the order ShardWriter renames them in: the .bin last
+
+
+def shard_files(stem: Path) -> list[Path]:
+    return [Path(stem).with_suffix(s) for s in SUFFIXES]
+
+
+class ShardWriter:
+    """Write one shard: append encoded documents in order, then `close()` to checksum and rename into place.
+
+    `add(tokens, lengths, sample_ids)`: `tokens` holds the documents back to back, each already followed by
+    its EOS; `lengths[i]` counts document i's tokens, EOS included.
+    """
+
+    def __init__(self, stem: Path, dtype):
+        self.stem = Path(stem)
+        self.dtype = np.dtype(dtype)
+        self.stem.parent.mkdir(parents=True, exist_ok=True)
+        for final in shard_files(self.stem):  # a stale or half-written shard of this stem goes first
+            final.unlink(missing_ok=True)
+            _tmp(final).unlink(missing_ok=True)
+        self._bin = open(_tmp(self.stem.with_suffix(".bin")), "wb")
+        self._sha = hashlib.sha256()
+        self._ends: list[np.ndarray] = []
+        self._sample_ids: list[str] = []
+        self.tokens = 0
+
+    def add(self, tokens: np.ndarray, lengths: np.ndarray, sample_ids: list[str]) -> None:
+        if len(lengths) != len(sample_ids) or int(np.sum(lengths)) != len(tokens):
+            raise ShardError(f"shard {self.stem}: {len(sample_ids)} documents, {len(lengths)} lengths, "
+                             f"{len(tokens)} tokens do not agree")
+        data = np.ascontiguousarray(tokens, dtype=self.dtype.newbyteorder("<")).tobytes()
+        self._bin.write(data)
+        self._sha.update(data)
+        self._ends.append(self.tokens + np.cumsum(lengths, dtype=np.int64))
+        self._sample_ids += sample_ids
+        self.tokens += len(tokens)
+
+    @property
+    def documents(self) -> int:
+        return len(self._sample_ids)
+
+    def close(self) -> str:
+        """Finish the shard; returns the sha256 of its .bin."""
+        self._bin.close()
+        offsets = np.concatenate([np.zeros(1, np.int64), *self._ends])
+        with open(_tmp(self.stem.with_suffix(".idx.npy")), "wb") as f:
+            np.save(f, offsets)
+        pq.write_table(pa.table({"sample_id": pa.array(self._sample_ids, pa.string())}),
+                       _tmp(self.stem.with_suffix(".docs.parquet")))
+        for final in shard_files(self.stem):
+            os.replace(_tmp(final), final)
+        return self._sha.hexdigest()
+
+    def abort(self) -> None:
+        self._bin.close()
+        for final in shard_files(self.stem):
+            _tmp(final).unlink(missing_ok=True)
+
+
+def _tmp(path: Path) -> Path:
+    return path.with_name(path.name + ".tmp")

@@ -83,7 +83,8 @@ def _file(odb, repo_id, head, path, oid, mode, cfg: IngestConfig, snap: HeadSnap
            "is_submodule": mode == FileMode.COMMIT, "is_too_large": None, "is_invalid_utf8": None,
            "content": None}
     if row["is_submodule"]:  # a gitlink names a commit of another repository: nothing to read here
-        row.update(is_binary=False, is_generated=False, is_lfs_pointer=False, is_too_large=False)
+        row.update(is_binary=False, is_generated=False, is_lfs_pointer=False, is_too_large=False,
+                   is_invalid_utf8=False)
         return row
     try:
         _, size = odb.read_header(oid)

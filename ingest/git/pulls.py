@@ -46,12 +46,14 @@ def pull_row(repo: pygit2.Repository, repo_id: str, number: int, head: str, defa
     obj = f"refs/pull/{number}/head"
     if not head:
         return None, [(obj, "ref points to a missing object")]
+    merge_commit, title, body = merges.get(number, (None, None, None))
     try:
         head_commit = repo[head]
-        base = repo.merge_base(head_commit.id, default_head)
+        # a merged PR's base is where it forked from the branch it was merged into, before the merge
+        target = repo[merge_commit].parent_ids[0] if merge_commit and repo[merge_commit].parent_ids else default_head
+        base = repo.merge_base(head_commit.id, target)
     except (KeyError, pygit2.GitError) as e:
         return None, [(obj, f"unreadable: {e}")]
-    merge_commit, title, body = merges.get(number, (None, None, None))
     merged = merge_commit is not None or head_commit.id == default_head or repo.descendant_of(default_head, head_commit.id)
     errors: list = []
     commits = []

@@ -151,7 +151,7 @@ class RateLimiter:
     def state_rows(self) -> list[dict]:
         """Rows of github_rate_limits: the budget of each (token fingerprint, resource) now."""
         at = datetime.now(timezone.utc)
-        return [{"token_fingerprint": fp, "resource": res, "limit": b.limit, "remaining": b.remaining,
+        return [{"token_fingerprint": fp, "resource": res, "window_limit": b.limit, "remaining": b.remaining,
                  "reset_at": None if b.reset is None else datetime.fromtimestamp(b.reset, timezone.utc),
                  "updated_at": at}
                 for (fp, res), b in sorted(self.buckets.items()) if b.remaining is not None]
@@ -161,4 +161,4 @@ class RateLimiter:
         for r in rows:
             if r["token_fingerprint"] in known and r["remaining"] is not None:
                 reset = r["reset_at"].timestamp() if r["reset_at"] is not None else None
-                self.buckets[(r["token_fingerprint"], r["resource"])] = Bucket(r["limit"], r["remaining"], reset)
+                self.buckets[(r["token_fingerprint"], r["resource"])] = Bucket(r["window_limit"], r["remaining"], reset)

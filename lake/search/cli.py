@@ -79,7 +79,8 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: models load from local files only
-    os.environ.setdefault("LANCE_LOG", "error")   # Lance's Rust warnings are not for our users
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bar is the one that counts documents
+    os.environ.setdefault("LANCEDB_LOG", "error")  # Lance's Rust warnings (e.g. "creating a dataset") are noise here
     args = parser().parse_args(argv)
     try:
         return run(args)

@@ -18,6 +18,7 @@ MANIFEST_TABLE = "index_runs"  # one row per index run: model, lake snapshot, co
 # so they are not tokenised at all (a big Go file would otherwise cost its whole length in tokenizer time).
 EMBED_CHARS = 2048
 SNIPPET_CHARS = 200
+HYBRID_CANDIDATES = 50  # results each leg of a hybrid query brings to the rank fusion
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def near_duplicates(lk_or_index, eval_texts: Iterable[str], threshold: float = 0
             q = table.search(vector, query_type="vector").distance_type("cosine")
             if where:
                 q = q.where(where, prefilter=True)
-            for hit in q.select(_SELECT).limit(k).to_arrow().to_pylist():
+            for hit in q.select(_SELECT + ["_distance"]).limit(k).to_arrow().to_pylist():
                 similarity = 1.0 - float(hit["_distance"])
                 if similarity >= threshold:
                     rows.append({"eval_index": offset + i, "similarity": similarity,

@@ -5,7 +5,7 @@ import re
 
 import pyarrow as pa
 
-from lake.search.config import SNIPPET_CHARS, check_mode, parse_categories
+from lake.search.config import HYBRID_CANDIDATES, SNIPPET_CHARS, check_mode, parse_categories
 from lake.search.embedder import Embedder, plain_text
 from lake.search.errors import SearchError
 from lake.search.store import SearchIndex
@@ -46,6 +46,20 @@ def query_embedder(index: SearchIndex, embedder: Embedder | None) -> Embedder:
     return embedder
 
 
+def _vector(table, vector, where: str | None, limit: int, row_id: bool = False) -> pa.Table:
+    q = table.search(vector, query_type="vector").distance_type("cosine").with_row_id(row_id)
+    if where:
+        q = q.where(where, prefilter=True)
+    return q.select(_SELECT + ["_distance"]).limit(limit).to_arrow()  # naming the score keeps Lance quiet
+
+
+def _fts(table, query: str, where: str | None, limit: int, row_id: bool = False) -> pa.Table:
+    q = table.search(query, query_type="fts").with_row_id(row_id)
+    if where:
+        q = q.where(where, prefilter=True)
+    return q.select(_SELECT + ["_score"]).limit(limit).to_arrow()
+
+
 def snippet(text: str, query: str, width: int = SNIPPET_CHARS) -> str:
     """About `width` characters of the text around the first query word it contains, on one line."""
     flat = " ".join(plain_text(text).split())
@@ -69,24 +83,24 @@ def search(lk_or_index, query: str, k: int = 10, categories=None, mode: str = "h
     where = where_clause(categories, split)
 
     if mode == "fts":
-        builder = table.search(query, query_type="fts")
-        score = "_score"
+        hits, score = _fts(table, query, where, k), "_score"
     else:
         vector = query_embedder(index, embedder).encode([query])[0]
         if mode == "vector":
-            builder = table.search(vector, query_type="vector").distance_type("cosine")
-            score = "_distance"
+            hits, score = _vector(table, vector, where, k), "_distance"
         else:
             from lancedb.rerankers import RRFReranker
-            builder = (table.search(query_type="hybrid").vector(vector).text(query)
-                       .distance_type("cosine").rerank(RRFReranker()))
+            # Each leg brings more candidates than k: a document ranked 4th in both legs should beat one
+            # ranked 1st in one leg only, which it cannot if each leg stops at k.
+            n = max(k, HYBRID_CANDIDATES)
+            hits = RRFReranker().rerank_hybrid(query, _vector(table, vector, where, n, row_id=True),
+                                               _fts(table, query, where, n, row_id=True))
             score = "_relevance_score"
-    if where:
-        builder = builder.where(where, prefilter=True)
-    hits = builder.select(_SELECT).limit(k).to_arrow()
+    # ties broken by sample_id, so the same lake and query always print the same list
+    hits = hits.sort_by([(score, "ascending" if score == "_distance" else "descending"), ("sample_id", "ascending")])
 
     rows = []
-    for rank, row in enumerate(hits.to_pylist(), start=1):
+    for rank, row in enumerate(hits.slice(0, k).to_pylist(), start=1):
         value = float(row[score])
         rows.append({**{c: row[c] for c in _SELECT if c != "text"}, "rank": rank,
                      "score": 1.0 - value if score == "_distance" else value,

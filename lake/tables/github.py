@@ -63,12 +63,22 @@ TABLES = [
     ),
     Table(
         "github_cursors", "meta", "Pagination checkpoints per (repository, resource), so a killed run resumes.",
-        cols(_REPO, ("resource", "VARCHAR"), ("cursor", "VARCHAR"), ("complete", "BOOLEAN"), ("updated_at", "TIMESTAMPTZ")),
+        cols(_REPO, ("resource", "VARCHAR", "pulls | issues | readme"),
+             ("cursor", "VARCHAR", "GraphQL endCursor of the last committed page of a first, full crawl"),
+             ("complete", "BOOLEAN", "a full crawl has finished once"), ("updated_at", "TIMESTAMPTZ"),
+             ("since", "TIMESTAMPTZ", "everything updated before this is in the lake (incremental runs start here)"),
+             ("started_at", "TIMESTAMPTZ", "when the crawl now under way began (its `since` once it finishes)")),
         key=("repo_id", "resource"),
     ),
     Table(
         "github_etags", "meta", "Conditional-request cache: URL (no token) -> ETag / Last-Modified.",
         cols(("url", "VARCHAR"), ("etag", "VARCHAR"), ("last_modified", "VARCHAR"), ("fetched_at", "TIMESTAMPTZ")),
         key=("url",),
+    ),
+    Table(
+        "github_rate_limits", "meta", "API budget per token fingerprint and resource, as last seen (never the token).",
+        cols(("token_fingerprint", "VARCHAR", "sha256:<12 hex> of the token"), ("resource", "VARCHAR", "core | search | graphql"),
+             ("window_limit", "BIGINT", "requests or points per window"), ("remaining", "BIGINT"), ("reset_at", "TIMESTAMPTZ"), ("updated_at", "TIMESTAMPTZ")),
+        key=("token_fingerprint", "resource"),
     ),
 ]

@@ -1,0 +1,143 @@
+"""python -m ingest github {top,fetch} ...: parses arguments, reads tokens from the environment, prints.
+
+Tokens: GITHUB_TOKENS (comma-separated; they share the work) or GITHUB_TOKEN. They are read here only,
+handed to the RateLimiter, and never printed, logged or stored.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import replace
+from datetime import datetime, timezone
+
+from tqdm import tqdm
+
+from lake import Lake, LakeError, Write
+from ingest.github import GitHubError
+from ingest.github.client import GitHubClient
+from ingest.github.config import DEFAULT_API_URL, GitHubConfig
+from ingest.github.etags import EtagCache
+from ingest.github.fetch import RepoCollector, split_repo
+from ingest.github.ratelimit import RateLimiter
+from ingest.github.top import top_repositories
+
+log = logging.getLogger("ingest.github")
+
+
+def tokens_from_env(environ=os.environ) -> list[str]:
+    raw = environ.get("GITHUB_TOKENS") or environ.get("GITHUB_TOKEN") or ""
+    return [t.strip() for t in raw.split(",") if t.strip()]
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m ingest github", description=__doc__.splitlines()[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub Enterprise (https://HOST/api/v3) or a test server")
+    common.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
+    top = sub.add_parser("top", parents=[common], help="the top repositories of a language by stars -> github_repos")
+    top.add_argument("--language", default="Go")
+    top.add_argument("--n", type=int, default=5000)
+    fetch = sub.add_parser("fetch", parents=[common], help="pull requests, reviews, issues, README per repository")
+    fetch.add_argument("repos", nargs="*", metavar="REPO", help="owner/name")
+    fetch.add_argument("--from-top", action="store_true", help="every non-excluded repository in github_repos")
+    fetch.add_argument("--patches-via-rest", action="store_true",
+                       help="per-file patch text from /pulls/{n}/files (for users who do not clone)")
+    fetch.add_argument("--page-size", type=int, default=None, help="PRs / issues per GraphQL page (max 100)")
+    return p
+
+
+def _config(args) -> GitHubConfig:
+    cfg = GitHubConfig(api_url=args.api_url.rstrip("/"))
+    if not args.api_url.startswith(("http://", "https://")):
+        raise GitHubError(f"--api-url {args.api_url!r} is not an http(s) URL")
+    if getattr(args, "page_size", None) is not None:
+        if not 1 <= args.page_size <= 100:
+            raise GitHubError(f"--page-size must be 1..100, not {args.page_size}")
+        cfg = replace(cfg, pr_page=args.page_size, issue_page=args.page_size)
+    return cfg
+
+
+def _client(lake: Lake, cfg: GitHubConfig, tokens: list[str]) -> GitHubClient:
+    limiter = RateLimiter(tokens, cfg)
+    limiter.load_rows(lake.query("SELECT * FROM github_rate_limits").to_pylist())
+    return GitHubClient(cfg, limiter, EtagCache.from_lake(lake))
+
+
+def _save_limits(lake: Lake, client: GitHubClient) -> None:
+    rows = client.limiter.state_rows()
+    if rows:
+        lake.commit([Write("github_rate_limits", rows, "upsert")], message="github rate limits")
+
+
+def run_top(args, tokens: list[str]) -> int:
+    cfg = _config(args)
+    with Lake(args.lake) as lake, lake.run("ingest github top", {"language": args.language, "n": args.n,
+                                                                 "api_url": cfg.api_url}) as run:
+        client = _client(lake, cfg, tokens)
+        with tqdm(total=args.n, desc="github top", unit="repo", file=sys.stderr) as bar:
+            stats = top_repositories(lake, client, args.language, args.n, progress=bar)
+        run.rows += stats["repos"]
+        run.stats.update(stats, http=dict(client.stats), waits=len(client.limiter.waits))
+        _save_limits(lake, client)
+    print(f"github top: {stats['repos']} repositories ({stats['excluded']} excluded for their licence) "
+          f"from {stats['slices']} star slices, {stats['search_pages']} search pages")
+    return 0
+
+
+def run_fetch(args, tokens: list[str]) -> int:
+    cfg = _config(args)
+    if not tokens:
+        raise GitHubError("fetch needs a token: set GITHUB_TOKEN (or GITHUB_TOKENS=tok1,tok2)")
+    if not args.repos and not args.from_top:
+        raise GitHubError("name repositories (owner/name ...) or pass --from-top")
+    for r in args.repos:
+        split_repo(r)
+    with Lake(args.lake) as lake, lake.run("ingest github fetch", {
+            "repos": args.repos, "from_top": args.from_top, "patches_via_rest": args.patches_via_rest,
+            "api_url": cfg.api_url}) as run:
+        repos = list(args.repos)
+        if args.from_top:
+            repos += [r for r in lake.query("SELECT repo_id FROM github_repos WHERE NOT coalesce(excluded, false) "
+                                            "ORDER BY stars DESC, repo_id").column("repo_id").to_pylist()
+                      if r not in repos]
+        client = _client(lake, cfg, tokens)
+        collector = RepoCollector(lake, client, patches_via_rest=args.patches_via_rest)
+        failed, unchanged = [], 0
+        with tqdm(repos, desc="github fetch", unit="repo", file=sys.stderr) as bar:
+            for repo_id in bar:
+                try:
+                    stats = collector.fetch(repo_id)
+                    unchanged += stats["unchanged"]
+                except GitHubError as e:
+                    failed.append(repo_id)
+                    log.warning("github: %s: %s", repo_id, e)
+                    lake.commit([Write("ingest_errors", [{"repo_id": repo_id, "stage": "github", "object": repo_id,
+                                                          "error": str(e), "run_id": run.run_id,
+                                                          "at": datetime.now(timezone.utc)}], "upsert")])
+        run.rows += collector.rows
+        run.stats.update({"repos": len(repos), "failed": failed, "unchanged": unchanged,
+                          "http": dict(client.stats), "waits": [w for w in client.limiter.waits]})
+        _save_limits(lake, client)
+    print(f"github fetch: {len(repos) - len(failed)}/{len(repos)} repositories ({unchanged} unchanged), "
+          f"{collector.rows} rows, {client.stats['graphql_requests']} GraphQL calls "
+          f"({client.stats['graphql_points']} points), {client.stats['core_quota']} REST requests counted, "
+          f"{client.stats['not_modified']} answered 304")
+    if failed:
+        print(f"github fetch: {len(failed)} failed (see ingest_errors): {', '.join(failed[:5])}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str]) -> int:
+    args = _parser().parse_args(argv[1:])
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    tokens = tokens_from_env()
+    try:
+        return run_top(args, tokens) if args.command == "top" else run_fetch(args, tokens)
+    except (GitHubError, LakeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,131 @@
+"""Callbacks of a training run: the final checkpoint, the loss-curve PNG, and the run's row in the lake."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import uuid
+from datetime import datetime, timezone
+from pathlib import Path
+
+import lightning as L
+from lightning.pytorch.utilities import rank_zero_only
+
+
+def _checkpoint_dir(trainer) -> Path:
+    cb = trainer.checkpoint_callback
+    return Path(cb.dirpath) if cb is not None and cb.dirpath else Path(trainer.default_root_dir) / "checkpoints"
+
+
+class FinalCheckpoint(L.Callback):
+    """Saves `final.ckpt` when training ends normally (max_steps, max_time); `last.ckpt` is ModelCheckpoint's."""
+
+    def __init__(self):
+        self.path: Path | None = None
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.path = _checkpoint_dir(trainer) / "final.ckpt"
+        trainer.save_checkpoint(self.path)
+
+
+class LossCurve(L.Callback):
+    """Writes loss_curve.png (train loss, and held-out bits per byte by category) beside the CSV log."""
+
+    def on_train_end(self, trainer, pl_module) -> None:
+        self.plot(trainer)
+
+    def on_exception(self, trainer, pl_module, exception) -> None:
+        self.plot(trainer)
+
+    @rank_zero_only
+    def plot(self, trainer) -> Path | None:
+        from lightning.pytorch.loggers import CSVLogger
+        csv_logger = next((lg for lg in trainer.loggers if isinstance(lg, CSVLogger)), None)
+        if csv_logger is None:
+            return None
+        csv_logger.save()
+        metrics = Path(csv_logger.log_dir) / "metrics.csv"
+        if not metrics.exists():
+            return None
+        train, val = read_curves(metrics)
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(8, 4.5))
+        if train:
+            ax.plot(*zip(*train), label="train loss (nats/token)", lw=1)
+        for name, points in sorted(val.items()):
+            ax.plot(*zip(*points), marker="o", label=f"{name} (bits/byte)")
+        ax.set_xlabel("step")
+        ax.legend()
+        ax.grid(alpha=0.3)
+        out = Path(csv_logger.log_dir) / "loss_curve.png"
+        fig.savefig(out, dpi=100, bbox_inches="tight")
+        plt.close(fig)
+        return out
+
+
+def read_curves(metrics_csv: Path) -> tuple[list[tuple[int, float]], dict[str, list[tuple[int, float]]]]:
+    """(step, train/loss) and {val/bpb_X: [(step, value)]} from a CSVLogger metrics.csv."""
+    train, val = [], {}
+    with open(metrics_csv, newline="") as f:
+        for row in csv.DictReader(f):
+            step = int(row["step"])
+            if row.get("train/loss"):
+                train.append((step, float(row["train/loss"])))
+            for k, v in row.items():
+                if k.startswith("val/bpb") and v:
+                    val.setdefault(k, []).append((step, float(v)))
+    return train, val
+
+
+def _scrub(value):
+    """Token-shaped strings out of a config (lake.runs.sanitize on the values; its key rule would also hide
+    innocent keys such as `tokenizer_id`)."""
+    from lake.runs import sanitize
+    if isinstance(value, dict):
+        return {k: _scrub(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_scrub(v) for v in value]
+    return sanitize(value) if isinstance(value, str) else value
+
+
+class LakeRunRecord(L.Callback):
+    """One `training_runs` row: written when fitting starts, completed when it ends (or fails)."""
+
+    def __init__(self, lake: str | None, config: dict, resumed_from: str | None = None):
+        self.lake, self.config, self.resumed_from = lake, config, resumed_from
+        self.run_id = str(uuid.uuid4())
+        self.started_at = datetime.now(timezone.utc)
+        self.row: dict = {}
+
+    def _write(self, row: dict) -> None:
+        from lake import Lake
+        row = {**row, "config": json.dumps(_scrub(self.config), default=str),
+               "metrics": json.dumps(row.get("metrics") or {}, default=str)}
+        with Lake(self.lake) as lk:
+            lk.write("training_runs", [row], mode="upsert")
+
+    @rank_zero_only
+    def on_fit_start(self, trainer, pl_module) -> None:
+        meta = pl_module.meta
+        self.row = {"run_id": self.run_id, "lake_snapshot": meta.get("lake_snapshot"),
+                    "tokenizer_id": meta.get("tokenizer_id"), "shards": meta.get("shards", []), "checkpoint": None,
+                    "metrics": {}, "started_at": self.started_at, "ended_at": None, "status": "running",
+                    "run_dir": str(Path(trainer.log_dir or trainer.default_root_dir).resolve()),
+                    "resumed_from": self.resumed_from}
+        self._write(self.row)
+
+    def finish(self, trainer, status: str, checkpoint: Path | None, error: str | None = None) -> None:
+        if trainer.global_rank != 0 or not self.row:
+            return
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if math.isfinite(float(v))}
+        metrics["step"] = int(trainer.global_step)
+        dm = trainer.datamodule
+        if getattr(dm, "xz", None):
+            metrics["xz9"] = dm.xz
+        if error:
+            metrics["error"] = error
+        self.row.update(status=status, ended_at=datetime.now(timezone.utc), metrics=metrics,
+                        checkpoint=str(checkpoint.resolve()) if checkpoint else None)
+        self._write(self.row)

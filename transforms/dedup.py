@@ -1,0 +1,213 @@
+"""Near-duplicate detection: MinHash over 5-gram shingles of Go tokens, LSH banding, connected components.
+
+Signatures follow datasketch 2.0's default scheme, `affine32`: each 32-bit shingle hash is pre-mixed with the
+MurmurHash3 finalizer, then permutation k is `a_k * h + b_k mod 2**32` with datasketch's own (a, b) for the
+seed. For the same shingle hashes, `MinHasher.signatures` equals `datasketch.MinHash(num_perm, seed=seed,
+hashfunc=int).update_batch(hashes)` bit for bit (tests/test_transforms_dedup.py checks it on a sample).
+
+Why not datasketch itself: it hashes each shingle in a Python call and builds one (shingles x perms) temporary
+per document; here shingles are hashed in numpy from per-token hashes and permuted in cache-sized blocks
+across documents, then banded with one DuckDB join (bench/dedup_bench.py measures the difference).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+from datasketch import MinHash, MinHashLSH
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+
+# Go tokens: strings and runes whole, numbers, identifiers, the multi-character operators, any other
+# character alone. Comments are not special: their words become identifier tokens, `//` two `/` tokens.
+GO_TOKEN = re.compile(
+    r"`[^`]*`"
+    r'|"(?:\\.|[^"\\\n])*"'
+    r"|'(?:\\[^\n]{1,9}?|[^'\\\n])'"
+    r"|\.?[0-9][0-9A-Za-z_.]*"
+    r"|[^\W\d]\w*"
+    r"|<<=|>>=|&\^=|\.\.\.|&&|\|\||<-|<<|>>|&\^|\+\+|--|==|!=|<=|>=|:=|[-+*/%&|^]="
+    r"|\S"
+)
+
+_U32 = np.uint32
+# Odd 64-bit multipliers, one per shingle position, so that a shingle's hash depends on token order.
+_POSITION_MULTIPLIERS = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,
+                                  0xD6E8FEB86659FD93, 0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53,
+                                  0x94D049BB133111EB, 0xBF58476D1CE4E5B9], dtype=np.uint64)
+
+
+def go_tokens(text: str) -> list[str]:
+    return GO_TOKEN.findall(text)
+
+
+def fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer (datasketch's pre-mix for affine32)."""
+    h = h ^ (h >> _U32(16))
+    h = h * _U32(0x85EBCA6B)
+    h = h ^ (h >> _U32(13))
+    h = h * _U32(0xC2B2AE35)
+    return h ^ (h >> _U32(16))
+
+
+class ShingleHasher:
+    """Text -> the sorted unique 32-bit hashes of its k-token shingles.
+
+    A token's hash is sha1 of its UTF-8 bytes (cached: the vocabulary is small); a shingle's is a
+    position-weighted sum of its tokens' hashes, avalanched, top 32 bits. A text shorter than k tokens is one shingle.
+    """
+
+    def __init__(self, k: int = 5):
+        if not 1 <= k <= len(_POSITION_MULTIPLIERS):
+            raise ValueError(f"shingle length {k} outside 1..{len(_POSITION_MULTIPLIERS)}")
+        self.k = k
+        self._token_hash: dict[str, int] = {}
+
+    def _token_hashes(self, tokens: list[str]) -> np.ndarray:
+        cache = self._token_hash
+        missing = [t for t in set(tokens) if t not in cache]
+        for t in missing:
+            cache[t] = int.from_bytes(hashlib.sha1(t.encode("utf-8", "surrogatepass")).digest()[:8], "little")
+        return np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+
+    def __call__(self, text: str) -> np.ndarray:
+        tokens = GO_TOKEN.findall(text)
+        if not tokens:
+            return np.empty(0, dtype=_U32)
+        t = self._token_hashes(tokens)
+        k = min(self.k, len(t))
+        n = len(t) - k + 1
+        h = np.zeros(n, dtype=np.uint64)
+        for i in range(k):
+            h += t[i:i + n] * _POSITION_MULTIPLIERS[i]
+        h ^= h >> np.uint64(33)
+        h *= np.uint64(0xFF51AFD7ED558CCD)
+        h ^= h >> np.uint64(33)
+        return np.unique((h >> np.uint64(32)).astype(_U32))
+
+
+class MinHasher:
+    """Vectorised MinHash signatures, bit-exact with datasketch's affine32 scheme for the same seed."""
+
+    def __init__(self, num_perm: int = 256, seed: int = 1, block_cols: int = 4096, workers: int = 1):
+        a, b = MinHash(num_perm=num_perm, seed=seed).permutations  # datasketch's own parameters
+        self.a = a.astype(_U32)
+        self.b = b.astype(_U32)
+        self.num_perm = num_perm
+        self.block_cols = block_cols
+        self.workers = workers
+
+    def signatures(self, hashes: list[np.ndarray]) -> np.ndarray:
+        """(documents, num_perm) uint32; a document with no shingles keeps the all-0xFFFFFFFF signature."""
+        out = np.full((len(hashes), self.num_perm), np.iinfo(_U32).max, dtype=_U32)
+        if not hashes:
+            return out
+        parts = np.array_split(np.arange(len(hashes)), max(1, min(self.workers, len(hashes))))
+        with ThreadPoolExecutor(len(parts)) as pool:  # numpy releases the GIL in the permutation loop
+            list(pool.map(lambda ids: self._fill(hashes, ids, out), parts))
+        return out
+
+    def _fill(self, hashes: list[np.ndarray], doc_ids: np.ndarray, out: np.ndarray) -> None:
+        if len(doc_ids) == 0:
+            return
+        lengths = np.array([len(hashes[i]) for i in doc_ids], dtype=np.int64)
+        flat = fmix32(np.concatenate([hashes[i] for i in doc_ids]).astype(_U32, copy=False))
+        owner = np.repeat(doc_ids, lengths)  # document of each flat shingle
+        # (perms x shingles) blocks: each document's shingles are a contiguous run of columns, so the
+        # per-document minimum is a contiguous reduceat along the last axis (the fast direction).
+        buf = np.empty((self.num_perm, self.block_cols), dtype=_U32)
+        a, b = self.a[:, None], self.b[:, None]
+        for start in range(0, len(flat), self.block_cols):
+            hv = flat[start:start + self.block_cols]
+            docs = owner[start:start + self.block_cols]
+            block = buf[:, :len(hv)]
+            np.multiply(a, hv[None, :], out=block)  # wraps mod 2**32: the scheme's modulo
+            np.add(block, b, out=block)
+            seg = np.flatnonzero(np.r_[True, docs[1:] != docs[:-1]])  # each document's run inside the block
+            mins = np.minimum.reduceat(block, seg, axis=1).T
+            ids = docs[seg]
+            out[ids] = np.minimum(out[ids], mins)
+
+
+def lsh_params(threshold: float, num_perm: int) -> tuple[int, int]:
+    """(bands, rows) exactly as datasketch's MinHashLSH chooses them, so both find the same candidates."""
+    lsh = MinHashLSH(threshold=threshold, num_perm=num_perm)
+    return lsh.b, lsh.r
+
+
+def candidate_pairs(signatures: np.ndarray, bands: int, rows: int, active: np.ndarray | None = None) -> np.ndarray:
+    """Pairs (i < j) sharing at least one band bucket: a DuckDB self-join over (band, bucket) rows.
+
+    The bucket is the band's raw bytes (no second hash), so the set equals MinHashLSH's.
+    """
+    n = len(signatures)
+    ids = np.arange(n, dtype=np.int64) if active is None else np.flatnonzero(active).astype(np.int64)
+    if len(ids) < 2:
+        return np.empty((0, 2), dtype=np.int64)
+    width = 4 * rows
+    tables = []
+    for band in range(bands):
+        chunk = np.ascontiguousarray(signatures[ids, band * rows:(band + 1) * rows])
+        keys = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width), len(ids), [None, pa.py_buffer(chunk.tobytes())])
+        tables.append(pa.table({"doc": ids, "band": np.full(len(ids), band, dtype=np.int16), "bucket": keys}))
+    con = duckdb.connect()
+    try:
+        con.register("buckets", pa.concat_tables(tables))
+        pairs = con.execute("""
+            WITH shared AS (  -- buckets holding more than one document
+                SELECT band, bucket FROM buckets GROUP BY ALL HAVING count(*) > 1
+            ), members AS (
+                SELECT b.band, b.bucket, b.doc FROM buckets b JOIN shared USING (band, bucket)
+            )
+            SELECT DISTINCT x.doc AS a, y.doc AS b
+            FROM members x JOIN members y ON x.band = y.band AND x.bucket = y.bucket AND x.doc < y.doc
+            ORDER BY a, b
+        """).fetchnumpy()
+    finally:
+        con.close()
+    return np.stack([pairs["a"], pairs["b"]], axis=1).astype(np.int64) if len(pairs["a"]) else np.empty((0, 2), np.int64)
+
+
+def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
+    if len(pairs) == 0:
+        return np.empty(0)
+    return (signatures[pairs[:, 0]] == signatures[pairs[:, 1]]).mean(axis=1)
+
+
+@dataclass
+class Clusters:
+    label: np.ndarray           # component index per document
+    representative: np.ndarray  # document index of each document's cluster representative
+    size: np.ndarray            # cluster size per document
+    edges: int                  # verified near-duplicate pairs
+
+
+def cluster(n: int, pairs: np.ndarray, rank: np.ndarray) -> Clusters:
+    """Connected components of the near-duplicate graph; each keeps its lowest-`rank` document."""
+    graph = coo_matrix((np.ones(len(pairs), dtype=np.int8), (pairs[:, 0], pairs[:, 1])), shape=(n, n)) if len(
+        pairs) else coo_matrix((n, n), dtype=np.int8)
+    _, label = connected_components(graph, directed=False)
+    order = np.lexsort((rank, label))  # by component, then rank: the first of each component wins
+    first = np.r_[True, label[order][1:] != label[order][:-1]]
+    rep_of_label = np.empty(label.max() + 1 if n else 0, dtype=np.int64)
+    rep_of_label[label[order][first]] = order[first]
+    sizes = np.bincount(label)
+    return Clusters(label, rep_of_label[label], sizes[label], len(pairs))
+
+
+def near_duplicates(texts: list[str], rank: np.ndarray, *, num_perm: int = 256, shingle_tokens: int = 5,
+                    threshold: float = 0.7, seed: int = 1, workers: int = 1) -> Clusters:
+    """The whole near-dedup of a list of texts (see the module docstring)."""
+    hasher = ShingleHasher(shingle_tokens)
+    hashes = [hasher(t) for t in texts]
+    sigs = MinHasher(num_perm, seed, workers=workers).signatures(hashes)
+    bands, rows = lsh_params(threshold, num_perm)
+    active = np.array([len(h) > 0 for h in hashes], dtype=bool)
+    pairs = candidate_pairs(sigs, bands, rows, active)
+    pairs = pairs[estimated_jaccard(sigs, pairs) >= threshold]
+    return cluster(len(texts), pairs, rank)
