@@ -11,7 +11,7 @@ import pyarrow as pa
 from lake import extensions
 from lake.catalog import TABLES, table as declared
 from lake.errors import LakeError
-from lake.location import LakeLocation, resolve
+from lake.location import LakeLocation, resolve, s3_settings_from_env
 from lake.schema import Table
 
 CATALOG = "lake"  # the name the lake is attached under: SELECT * FROM lake.files, or plain files after USE
@@ -51,6 +51,7 @@ class Lake:
         extensions.load(self.con, "sqlite" if loc.backend == "sqlite" else "postgres")
         if loc.data_path.startswith(("s3://", "gs://", "r2://", "http")):
             extensions.load(self.con, "httpfs")
+            self._s3_secret()
         opts = [f"DATA_PATH {_sql_str(loc.data_path)}"]
         if self.snapshot_version is not None:
             opts += [f"SNAPSHOT_VERSION {int(self.snapshot_version)}", "READ_ONLY"]
@@ -69,6 +70,23 @@ class Lake:
         except duckdb.Error as e:
             raise LakeError(f"cannot open lake {loc.describe()}: {_sanitize(_first_line(e))}") from None
         self.con.execute(f"USE {CATALOG}")
+
+    def _s3_secret(self) -> None:
+        """A temporary (in-memory, this connection only) DuckDB secret from the AWS environment variables;
+        without them DuckDB's own secrets or credential chain apply."""
+        s3 = s3_settings_from_env()
+        if s3 is None:
+            return
+        parts = [f"KEY_ID {_sql_str(s3['key_id'])}", f"SECRET {_sql_str(s3['secret'])}",
+                 f"REGION {_sql_str(s3['region'])}", f"USE_SSL {'true' if s3['use_ssl'] else 'false'}"]
+        if s3["session_token"]:
+            parts.append(f"SESSION_TOKEN {_sql_str(s3['session_token'])}")
+        if s3["endpoint"]:
+            parts += [f"ENDPOINT {_sql_str(s3['endpoint'])}", "URL_STYLE 'path'"]
+        try:
+            self.con.execute(f"CREATE OR REPLACE TEMPORARY SECRET repo_llm_s3 (TYPE s3, {', '.join(parts)})")
+        except duckdb.Error as e:
+            raise LakeError(f"cannot configure S3 access: {type(e).__name__}") from None
 
     def close(self) -> None:
         self.con.close()

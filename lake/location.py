@@ -39,3 +39,17 @@ def resolve(lake: str | os.PathLike | None = None, data_path: str | None = None)
     root = Path(spec).expanduser().absolute()
     files = data_path or str(root / "files")
     return LakeLocation(f"ducklake:sqlite:{root / 'catalog.sqlite'}", files.rstrip("/") + "/", root, "sqlite")
+
+
+def s3_settings_from_env() -> dict | None:
+    """S3 credentials for an s3:// data path, from the standard AWS variables. Never stored or printed."""
+    key, secret = os.environ.get("AWS_ACCESS_KEY_ID"), os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if not (key and secret):
+        return None
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL") or ""
+    return {
+        "key_id": key, "secret": secret, "session_token": os.environ.get("AWS_SESSION_TOKEN", ""),
+        "region": os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        "endpoint": endpoint.split("://", 1)[-1].rstrip("/"),
+        "use_ssl": not endpoint.startswith("http://"),
+    }

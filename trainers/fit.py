@@ -1,5 +1,5 @@
 """python -m trainers.fit --config trainers/configs/tiny-cpu.yaml [--data.lake data] [--trainer.max_steps 100]
-                        [--ckpt_path last] [--print_config]
+                        [--run_dir runs/x] [--ckpt_path last] [--print_config]
 
 LightningCLI over LlamaLM and a data module (ShardDataModule for pretraining, SFTDataModule for SFT): every
 field of the YAML can be overridden on the command line; the resolved config is saved as config.yaml in the
@@ -8,8 +8,11 @@ run's log folder and recorded in the lake's `training_runs` table with the shard
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from trainers.callbacks import FinalCheckpoint, LakeRunRecord, LossCurve
 from trainers.errors import TrainerError
@@ -17,11 +20,27 @@ from trainers.model import LlamaLM
 
 
 class TrainCLI(LightningCLI):
+    """LightningCLI plus where a run lives: --run_dir holds checkpoints/ (last.ckpt every --checkpoint_every
+    steps, final.ckpt at the end), logs/version_N/ (CSV, config.yaml, loss_curve.png) and tensorboard/."""
+
     def add_arguments_to_parser(self, parser) -> None:
         parser.add_argument("--ckpt_path", type=str | None, default=None,
                             help="checkpoint to resume from; `last` resumes the newest last.ckpt of the run")
+        parser.add_argument("--run_dir", type=str, default="runs/train", help="the run's folder")
+        parser.add_argument("--checkpoint_every", type=int, default=100, help="optimiser steps between last.ckpt saves")
         parser.link_arguments("data.vocab_size", "model.vocab_size", apply_on="instantiate")
         parser.link_arguments("data.seq_len", "model.max_seq_len", apply_on="instantiate")
+
+
+    def _instantiate_trainer(self, config: dict, callbacks: list):
+        run_dir = Path(self.config["run_dir"])
+        config["default_root_dir"] = str(run_dir)
+        if config.get("logger") in (None, True):
+            config["logger"] = [CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")]
+        callbacks = [*callbacks, ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=self.config["checkpoint_every"],
+                                                 save_last=True, save_top_k=1),
+                     FinalCheckpoint(), LossCurve()]
+        return super()._instantiate_trainer(config, callbacks)
 
 
 def summary(trainer, dm) -> list[str]:
@@ -46,8 +65,9 @@ def main(argv: list[str] | None = None) -> int:
                        auto_configure_optimizers=False)
         trainer, dm = cli.trainer, cli.datamodule
         ckpt_path = cli.config.get("ckpt_path")
-        final, record = FinalCheckpoint(), LakeRunRecord(getattr(dm, "lake", None), cli.config.as_dict(), ckpt_path)
-        trainer.callbacks.extend([final, LossCurve(), record])
+        final = next(cb for cb in trainer.callbacks if isinstance(cb, FinalCheckpoint))
+        record = LakeRunRecord(getattr(dm, "lake", None), cli.config.as_dict(), ckpt_path)
+        trainer.callbacks.append(record)
         try:
             trainer.fit(cli.model, datamodule=dm, ckpt_path=ckpt_path)
         except BaseException as e:

@@ -1,5 +1,5 @@
 """Licence detection: match licence files against the SPDX licence texts shipped by `licensedcode-data`
-(the ScanCode licence database, nexB/aboutcode), keeping the evidence file and the score.
+(the ScanCode licence database, nexB/aboutcode: SPDX licence texts and their full-text variants), keeping the evidence file and the score.
 
 The score is the Sørensen-Dice coefficient of word-bigram sets after dropping copyright lines, so an
 Apache-2.0 without its appendix (~0.96), an MIT with one extra line (~0.95) and BSD-2 versus BSD-3 (the
@@ -15,6 +15,7 @@ from importlib import resources
 
 NOASSERTION = "NOASSERTION"
 MIN_SCORE = 0.80
+CONTAINED = 0.95  # share of a licence's bigrams a file must hold to be scored on its leading part
 _COPYRIGHT = re.compile(r"^\W*(copyright\b|\(c\)|©|all rights reserved).*$", re.I | re.M)
 _WORD = re.compile(r"[a-z0-9]+")
 _SPELLING = {"licence": "license", "licences": "licenses", "licenced": "licensed", "organisation": "organization"}
@@ -27,9 +28,16 @@ class Licence:
     score: float | None
 
 
-def _shingles(text: str) -> frozenset:
-    words = [_SPELLING.get(w, w) for w in _WORD.findall(_COPYRIGHT.sub(" ", text).lower())]
+def _words(text: str) -> list[str]:
+    return [_SPELLING.get(w, w) for w in _WORD.findall(_COPYRIGHT.sub(" ", text).lower())]
+
+
+def _words_to_shingles(words: list[str]) -> frozenset:
     return frozenset(zip(words, words[1:]))
+
+
+def _shingles(text: str) -> frozenset:
+    return _words_to_shingles(_words(text))
 
 
 def _frontmatter(text: str) -> tuple[dict, str]:
@@ -44,44 +52,79 @@ def _frontmatter(text: str) -> tuple[dict, str]:
     return meta, body
 
 
+def _licence_files():
+    folder = resources.files("licensedcode") / "data"
+    for f in sorted((folder / "licenses").iterdir(), key=lambda p: p.name):
+        if f.name.endswith(".LICENSE"):
+            yield f.name.removesuffix(".LICENSE"), _frontmatter(f.read_text(encoding="utf-8", errors="replace"))
+
+
 @lru_cache(maxsize=1)
-def spdx_texts() -> dict[str, frozenset]:
-    """SPDX id -> word bigrams of its licence text, for every non-deprecated licence with an SPDX-list id
-    (LicenseRef-scancode-* entries and exceptions are not SPDX licences and are left out)."""
-    folder = resources.files("licensedcode") / "data" / "licenses"
-    out: dict[str, frozenset] = {}
-    for f in sorted(folder.iterdir(), key=lambda p: p.name):
-        if not f.name.endswith(".LICENSE"):
-            continue
-        meta, body = _frontmatter(f.read_text(encoding="utf-8", errors="replace"))
+def references() -> tuple[tuple[str, frozenset], ...]:
+    """(SPDX id, word bigrams) of every licence text with an SPDX-list id, and of ScanCode's full-text rules
+    for those licences (the variants seen in the wild: "the name of the author may not be used", ...).
+    Deprecated entries, exceptions and LicenseRef-scancode-* ids are not SPDX licences and are left out."""
+    keys: dict[str, str] = {}
+    refs: list[tuple[str, frozenset]] = []
+    for key, (meta, body) in _licence_files():
         spdx = meta.get("spdx_license_key", "")
         if (not spdx or spdx.startswith("LicenseRef-") or meta.get("is_deprecated") == "yes"
                 or meta.get("is_exception") == "yes" or not body.strip()):
             continue
-        out.setdefault(spdx, _shingles(body))
-    return out
+        keys[key] = spdx
+        refs.append((spdx, _shingles(body)))
+    rules = resources.files("licensedcode") / "data" / "rules"
+    for f in sorted(rules.iterdir(), key=lambda p: p.name):
+        stem = f.name.removesuffix(".RULE")
+        if stem == f.name or stem.rsplit("_", 1)[0] not in keys:  # rule files are named <licence key>_<n>
+            continue
+        meta, body = _frontmatter(f.read_text(encoding="utf-8", errors="replace"))
+        spdx = keys.get(meta.get("license_expression", ""))
+        if spdx and meta.get("is_license_text") == "yes" and meta.get("is_deprecated") != "yes":
+            grams = _shingles(body.replace("{{", " ").replace("}}", " "))
+            if len(grams) >= 20:
+                refs.append((spdx, grams))
+    return tuple(refs)
 
 
 @lru_cache(maxsize=1)
 def spdx_ids() -> frozenset:
-    return frozenset(spdx_texts())
+    return frozenset(spdx for spdx, _ in references())
 
 
-def match_text(text: str) -> tuple[str, float]:
-    """The best SPDX id for a licence text and its score; NOASSERTION below MIN_SCORE."""
-    grams = _shingles(text)
-    if not grams:
-        return NOASSERTION, 0.0
+def _best(grams: frozenset) -> tuple[str, float]:
     best, best_score = NOASSERTION, 0.0
-    for spdx, ref in spdx_texts().items():
+    for spdx, ref in references():
         if min(len(ref), len(grams)) * 2 < best_score * (len(ref) + len(grams)):
             continue  # cannot beat the best even if one contained the other
         score = 2 * len(grams & ref) / (len(grams) + len(ref))
         if score > best_score:
             best, best_score = spdx, score
-    if best_score < MIN_SCORE:
-        return NOASSERTION, round(best_score, 4)
-    return best, round(best_score, 4)
+    return best, best_score
+
+
+def match_text(text: str) -> tuple[str, float]:
+    """The best SPDX id for a licence text and its score; NOASSERTION below MIN_SCORE.
+
+    A file that starts with one licence and appends others (third-party notices) is scored on its
+    leading part as long as each candidate licence, when the whole file scores too low.
+    """
+    grams = _shingles(text)
+    if not grams:
+        return NOASSERTION, 0.0
+    best, score = _best(grams)
+    if score < MIN_SCORE:
+        words = _words(text)
+        for spdx, ref in references():
+            if len(ref) < 40 or len(grams & ref) < CONTAINED * len(ref):
+                continue
+            head = _words_to_shingles(words[: len(ref) + 1])
+            s = 2 * len(head & ref) / (len(head) + len(ref))
+            if s > score:
+                best, score = spdx, s
+    if score < MIN_SCORE:
+        return NOASSERTION, round(score, 4)
+    return best, round(score, 4)
 
 
 def detect(licence_texts: dict[str, str], spdx_headers: Counter) -> Licence:

@@ -18,6 +18,9 @@ from trainers.eval.errors import EvalError
 class Subject(Protocol):
     name: str
     ctx_len: int
+    vocab_size: int
+    tokenizer_id: str | None
+    seed: int | None               # the training seed: None when the untrained twin cannot be rebuilt
     bos_id: int | None
     eos_id: int
     stop_ids: frozenset[int]
@@ -43,7 +46,8 @@ def _marker_ids(encode) -> set[int]:
 class HFSubject:
     """A transformers causal LM (CPU, float32, eval mode) with our tokenizer."""
 
-    def __init__(self, model, tokenizer, name: str, seed: int | None = None):
+    def __init__(self, model, tokenizer, name: str, seed: int | None = None, tokenizer_id: str | None = None,
+                 hyper_parameters: dict | None = None):
         import torch
 
         self.torch = torch
@@ -51,7 +55,10 @@ class HFSubject:
         self.tokenizer = tokenizer
         self.name = name
         self.seed = seed
+        self.tokenizer_id = tokenizer_id
+        self.hyper_parameters = hyper_parameters
         self.ctx_len = int(model.config.max_position_embeddings)
+        self.vocab_size = int(model.config.vocab_size)
         self.bos_id = tokenizer.bos_id
         self.eos_id = tokenizer.eos_id
         self.stop_ids = frozenset({self.eos_id} | _marker_ids(tokenizer.encode))
@@ -81,15 +88,28 @@ class HFSubject:
         return _cut_at_stop(new, self.stop_ids)
 
     def untrained(self) -> "HFSubject":
-        """The same architecture from the same seed, with no training: the floor a trained model must beat."""
+        """The same architecture from the same seed, with no training: the floor a trained model must beat.
+
+        A trainers checkpoint is rebuilt through trainers.model.LlamaLM from its hyper-parameters (so the
+        initial weights are exactly the run's first ones); a bare model from its config under the seed.
+        """
         import torch
         from transformers import AutoModelForCausalLM
 
         if self.seed is None:
             raise EvalError(f"checkpoint {self.name} records no seed: cannot rebuild its untrained model")
-        torch.manual_seed(self.seed)
-        model = AutoModelForCausalLM.from_config(self.model.config)
-        return HFSubject(model.float(), self.tokenizer, f"{self.name} (untrained)", self.seed)
+        if self.hyper_parameters:
+            from trainers.model import LlamaLM
+
+            model = LlamaLM(**{k: v for k, v in self.hyper_parameters.items() if k != "init_from"}).model
+        else:
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(self.seed)
+                model = AutoModelForCausalLM.from_config(self.model.config)
+        for cfg in (model.config, model.generation_config):
+            cfg.pad_token_id, cfg.bos_token_id, cfg.eos_token_id = (
+                self.model.config.pad_token_id, self.model.config.bos_token_id, self.model.config.eos_token_id)
+        return HFSubject(model.float(), self.tokenizer, f"{self.name} (untrained)", self.seed, self.tokenizer_id)
 
 
 class GGUFSubject:
@@ -113,7 +133,9 @@ class GGUFSubject:
             raise EvalError(f"cannot load GGUF {path}: {e}") from None
         self.name = str(path)
         self.seed = None
+        self.tokenizer_id = None
         self.ctx_len = int(self.llm.n_ctx())
+        self.vocab_size = int(self.llm.n_vocab())
         self.bos_id = int(self.llm.token_bos())
         self.eos_id = int(self.llm.token_eos())
         self.stop_ids = frozenset({self.eos_id} | _marker_ids(self.encode))
@@ -157,15 +179,16 @@ def _cut_at_stop(ids: list[int], stop_ids) -> list[int]:
 def load_checkpoint(ckpt: str | Path) -> HFSubject:
     """A trainer checkpoint (trainers/checkpoint.py) with its tokenizer (transforms/tokenizer.py)."""
     from trainers.checkpoint import load_model
-    from transforms.tokenizer import Tokenizer
+    from trainers.errors import TrainerError
+    from transforms.tokenizer import Tokenizer, TokenizerError
 
     try:
         loaded = load_model(ckpt)
-    except FileNotFoundError as e:
-        raise EvalError(f"no checkpoint at {ckpt}: {e}") from None
-    meta = dict(getattr(loaded, "meta", None) or {})
-    seed = meta.get("seed", (meta.get("config") or {}).get("seed") if isinstance(meta.get("config"), dict) else None)
-    return HFSubject(loaded.model, Tokenizer.from_file(loaded.tokenizer_path), str(ckpt), seed)
+        tokenizer = Tokenizer.from_file(loaded.tokenizer_path)
+    except (TrainerError, TokenizerError) as e:
+        raise EvalError(str(e)) from None
+    hp = dict(loaded.meta.get("hyper_parameters") or {})
+    return HFSubject(loaded.model, tokenizer, str(ckpt), hp.get("seed"), loaded.tokenizer_id, hp)
 
 
 def load_subject(ckpt: str | None = None, gguf: str | None = None) -> Subject:

@@ -1,0 +1,59 @@
+-- model: clean_repos
+-- reads: repos, github_repos, commits, allowed_licenses
+-- writes: clean_repos
+--
+-- A repository enters the corpus only under an allowed SPDX licence (table allowed_licenses); an excluded
+-- one keeps its reason. repo_rank is the corpus-wide total order every duplicate decision uses:
+-- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit;
+-- each names the highest-ranked repository of its group in fork_of.
+WITH github AS (  -- github_repos is keyed by github_id: keep one row per full name, the newest fetch
+    SELECT repo_id, stars, pushed_at
+    FROM github_repos
+    QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY fetched_at DESC NULLS LAST, github_id) = 1
+),
+
+newest_commit AS (
+    SELECT repo_id, max(committed_at) AS committed_at FROM commits GROUP BY repo_id
+),
+
+root_commit AS (
+    SELECT repo_id, min(commit_id) AS root FROM commits WHERE len(parents) = 0 GROUP BY repo_id
+),
+
+licensed AS (
+    SELECT
+        r.repo_id,
+        r.name,
+        r.license,
+        a.spdx_id IS NOT NULL AS allowed,
+        CASE
+            WHEN r.license IS NULL OR trim(r.license) = '' THEN 'license_missing'
+            WHEN r.license = 'NOASSERTION' THEN 'license_noassertion'
+            WHEN a.spdx_id IS NULL THEN 'license_not_allowed:' || r.license
+        END AS exclude_reason,
+        coalesce(a.preference, 99) AS license_preference,
+        coalesce(g.stars, 0) AS stars,
+        coalesce(g.pushed_at, c.committed_at) AS pushed_at,
+        rc.root
+    FROM repos AS r
+    LEFT JOIN allowed_licenses AS a ON a.spdx_id = r.license
+    LEFT JOIN github AS g USING (repo_id)
+    LEFT JOIN newest_commit AS c USING (repo_id)
+    LEFT JOIN root_commit AS rc USING (repo_id)
+),
+
+ranked AS (
+    SELECT
+        *,
+        row_number() OVER (ORDER BY license_preference, stars DESC, pushed_at DESC NULLS LAST, name, repo_id)
+            AS repo_rank
+    FROM licensed
+)
+
+SELECT
+    repo_id, name, license, allowed, exclude_reason, license_preference, stars, pushed_at, repo_rank,
+    CASE
+        WHEN root IS NULL THEN repo_id
+        ELSE first_value(repo_id) OVER (PARTITION BY root ORDER BY repo_rank)
+    END AS fork_of
+FROM ranked

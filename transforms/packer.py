@@ -1,0 +1,342 @@
+"""The packer: gold `samples` -> memory-mapped token shards per split and category, with a `shards` manifest.
+
+`python -m transforms pack --seq-len 2048 [--tokenizer ID] [--workers N]` (transforms/pack_cli.py), or
+`pack(lake, PackConfig(...))`.
+
+What it writes, under `lake.artifacts("shards")/<tokenizer_id>/<lake_snapshot>/<split>/<category>/`:
+`00000.bin`, `00000.idx.npy`, `00000.docs.parquet`, ... in the format of transforms/shard_format.py (flat
+uint16/uint32 tokens as nanoGPT's train.bin, EOS after every document, Megatron-style document offsets, the
+sample id of every document), and one `shards` row per shard (path, split, category, dtype, tokens,
+documents, sha256, tokenizer_id, lake_snapshot, and the sample range it holds).
+
+How:
+- `lake_snapshot` is the last lake snapshot that changed `samples`; the samples are read from a read-only
+  view at that snapshot, so a pack names exactly what it read, and packing again later (after other tables
+  moved on) finds the same shards.
+- Documents are ordered by (split, category, sample_id) -- sample_id is a sha256, so this is a fixed
+  shuffle -- and cut into shards of about `shard_bytes` of text using the `bytes` column alone: which
+  documents a shard holds is known without encoding the ones before it, which is what makes a shard
+  resumable on its own.
+- Texts stream out of DuckDB as Arrow batches, one shard's range at a time (memory is bounded by a shard,
+  not the table), and are encoded by worker processes in tasks of about `task_bytes`; results come back in
+  submission order, so the bytes on disk do not depend on the number of workers.
+- Resumable: a shard whose manifest row matches its planned sample range and whose .bin matches the row's
+  sha256 is skipped; anything else (a half-written shard, a corrupted one) is packed again. Files are
+  written under temporary names and renamed when complete (shard_format.ShardWriter).
+- `verify_shards(lake)` (`pack --verify`) checks every shard of the newest pack against its sha256 and
+  raises ShardError with a one-line message naming the shard that is corrupted or truncated.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import re
+import sys
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from lake import Lake
+from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify
+from transforms.tokenizer import Tokenizer, load_tokenizer
+
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # split and category become folder names
+
+
+@dataclass(frozen=True)
+class PackConfig:
+    seq_len: int = 2048              # recorded with every shard; trainers cut windows of it from the flat stream
+    tokenizer_id: str | None = None  # None: the newest tokenizer
+    workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # encoding processes; <= 1: in this process
+    shard_bytes: int = 64 << 20      # text per shard (~16M tokens of Go at 4 bytes per token)
+    task_bytes: int = 256 << 10      # text per worker task
+    batch_rows: int = 256            # Arrow batch size read from DuckDB
+    progress: bool = True
+
+
+@dataclass(frozen=True)
+class ShardPlan:
+    """The documents one shard holds: a contiguous run of (split, category) in sample_id order."""
+    split: str
+    category: str
+    index: int
+    first_sample_id: str
+    last_sample_id: str
+    documents: int
+    text_bytes: int
+
+    def shard_id(self, tokenizer_id: str, snapshot: int) -> str:
+        return f"{tokenizer_id}/{snapshot}/{self.split}/{self.category}/{self.index:05d}"
+
+
+@dataclass
+class PackResult:
+    tokenizer_id: str
+    lake_snapshot: int
+    rows: list[dict]
+    packed: list[str]      # shard ids encoded by this run
+    skipped: list[str]     # shard ids found complete and left alone
+    repaired: list[str]    # shard ids that had a row but failed their checksum, packed again
+    text_bytes: int        # of the shards packed by this run
+    seconds: float
+
+    @property
+    def mb_per_s(self) -> float:
+        return self.text_bytes / 1e6 / self.seconds if self.seconds else 0.0
+
+
+# -- reading the lake -----------------------------------------------------------------------------
+def samples_snapshot(lake) -> int:
+    """The last snapshot that created, altered, inserted into or deleted from `samples`."""
+    found = lake.query("SELECT table_id FROM __ducklake_metadata_lake.ducklake_table "
+                       "WHERE table_name = 'samples' AND end_snapshot IS NULL")
+    if found.num_rows == 0:
+        raise ShardError("the lake has no samples table")
+    table_id = str(found.column(0)[0].as_py())
+    last = None
+    for snap in lake.snapshots().to_pylist():
+        for kind, ids in snap["changes"] or []:  # a MAP arrives as (key, value) pairs
+            if "main.samples" in ids or (kind != "tables_created" and table_id in ids):
+                last = snap["snapshot_id"]
+    if last is None:
+        raise ShardError("the samples table was never written")
+    return int(last)
+
+
+def read_view(lake, snapshot: int) -> Lake:
+    """A read-only Lake at `snapshot`, attached to the same catalog as `lake`."""
+    loc = lake.location
+    if loc.backend == "sqlite":
+        return Lake(loc.root, data_path=loc.data_path, snapshot=snapshot)
+    return Lake(loc.catalog.removeprefix("ducklake:"), data_path=loc.data_path, snapshot=snapshot)
+
+
+def plan_shards(view, shard_bytes: int) -> list[ShardPlan]:
+    """Cut every (split, category) into shards of about `shard_bytes` text bytes (a document is never split)."""
+    plans: list[ShardPlan] = []
+    current: dict | None = None
+
+    def close() -> None:
+        if current and current["documents"]:
+            plans.append(ShardPlan(**current))
+
+    for batch in view.stream("SELECT split, category, sample_id, bytes FROM samples "
+                             "ORDER BY split, category, sample_id", batch_rows=65_536):
+        cols = [batch.column(c).to_pylist() for c in ("split", "category", "sample_id", "bytes")]
+        for split, category, sid, nbytes in zip(*cols):
+            for name, value in (("split", split), ("category", category)):
+                if value is None or not _NAME.match(value):
+                    raise ShardError(f"sample {sid}: {name} {value!r} cannot name a shard folder")
+            if current is None or (current["split"], current["category"]) != (split, category) \
+                    or current["text_bytes"] >= shard_bytes:
+                close()
+                same = current is not None and (current["split"], current["category"]) == (split, category)
+                current = {"split": split, "category": category, "index": current["index"] + 1 if same else 0,
+                           "first_sample_id": sid, "last_sample_id": sid, "documents": 0, "text_bytes": 0}
+            current["last_sample_id"] = sid
+            current["documents"] += 1
+            current["text_bytes"] += int(nbytes or 0)
+    close()
+    return plans
+
+
+def _shard_texts(view, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
+    reader = view.stream("SELECT sample_id, text FROM samples WHERE split = ? AND category = ? "
+                         "AND sample_id BETWEEN ? AND ? ORDER BY sample_id",
+                         [plan.split, plan.category, plan.first_sample_id, plan.last_sample_id], batch_rows)
+    for batch in reader:
+        yield from zip(batch.column("sample_id").to_pylist(), batch.column("text").to_pylist())
+
+
+# -- encoding (runs in the worker processes) ------------------------------------------------------
+_worker: tuple[Tokenizer, np.dtype] | None = None
+
+
+def _init_worker(model_path: str, dtype: str) -> None:
+    global _worker
+    _worker = (Tokenizer(model_path), np.dtype(dtype))
+
+
+def encode_documents(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(tokens of all texts back to back, each followed by EOS; tokens per text, EOS included)."""
+    tok, dtype = _worker
+    encoded = tok.encode_batch(texts)
+    lengths = np.fromiter((len(ids) + 1 for ids in encoded), np.int64, len(encoded))
+    flat = np.empty(int(lengths.sum()), dtype)
+    ends = np.cumsum(lengths)
+    flat[ends - 1] = tok.eos_id
+    start = 0
+    for ids, end in zip(encoded, ends):
+        flat[start:end - 1] = ids
+        start = end
+    return flat, lengths
+
+
+class _Encoder:
+    """Map encode_documents over tasks in order, with at most `window` tasks in flight.
+
+    multiprocessing's imap feeds its queue from the whole input as fast as it can read it, which would
+    pull an entire shard's text into memory ahead of the encoders; this window keeps it bounded."""
+
+    def __init__(self, model_path: Path, dtype: np.dtype, workers: int):
+        self.pool = None
+        if workers > 1:
+            ctx = multiprocessing.get_context("spawn")  # DuckDB's threads make fork unsafe
+            self.pool = ctx.Pool(workers, _init_worker, (str(model_path), dtype.name))
+        else:
+            _init_worker(str(model_path), dtype.name)
+        self.window = 2 * max(workers, 1)
+
+    def map(self, tasks: Iterator):
+        """tasks yield (payload, texts); results yield (payload, tokens, lengths) in the same order."""
+        if self.pool is None:
+            for payload, texts in tasks:
+                yield (payload, *encode_documents(texts))
+            return
+        pending: deque = deque()
+        for payload, texts in tasks:
+            pending.append((payload, self.pool.apply_async(encode_documents, (texts,))))
+            if len(pending) >= self.window:
+                payload, res = pending.popleft()
+                yield (payload, *res.get())
+        while pending:
+            payload, res = pending.popleft()
+            yield (payload, *res.get())
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.close()
+            self.pool.join()
+
+
+def _tasks(view, plans: list[ShardPlan], cfg: PackConfig) -> Iterator[tuple[tuple, list[str]]]:
+    """((plan, sample_ids, last task of its shard?), texts) for every planned shard, in order."""
+    for plan in plans:
+        ids, texts, size = [], [], 0
+        for sid, text in _shard_texts(view, plan, cfg.batch_rows):
+            ids.append(sid)
+            texts.append(text)
+            size += len(text)
+            if size >= cfg.task_bytes:
+                yield (plan, ids, False), texts
+                ids, texts, size = [], [], 0
+        yield (plan, ids, True), texts
+
+
+# -- the pack -------------------------------------------------------------------------------------
+def _existing_rows(lake, tokenizer_id: str, snapshot: int) -> dict[str, dict]:
+    rows = lake.query("SELECT * FROM shards WHERE tokenizer_id = ? AND lake_snapshot = ?",
+                      [tokenizer_id, snapshot]).to_pylist()
+    return {r["shard_id"]: r for r in rows}
+
+
+def _is_complete(lake, row: dict | None, plan: ShardPlan) -> bool | None:
+    """True: the shard on disk is the planned one, whole. None: it has a row but fails its checksum. False: redo."""
+    if row is None or (row["first_sample_id"], row["last_sample_id"], row["documents"], row["text_bytes"]) != (
+            plan.first_sample_id, plan.last_sample_id, plan.documents, plan.text_bytes):
+        return False
+    stem = Path(lake.root) / row["path"]
+    try:
+        verify(stem, row["sha256"], row["tokens"], row["dtype"])
+        reader = ShardReader(stem, row["dtype"])
+        if reader.documents != plan.documents or not stem.with_suffix(".docs.parquet").exists():
+            return None
+    except ShardError:
+        return None
+    return True
+
+
+def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
+    """Pack every sample of the lake's latest `samples` snapshot into shards; skip those already complete."""
+    if cfg.seq_len < 1 or cfg.shard_bytes < 1 or cfg.task_bytes < 1:
+        raise ShardError(f"seq_len, shard_bytes and task_bytes must be positive ({cfg.seq_len}, {cfg.shard_bytes}, "
+                         f"{cfg.task_bytes})")
+    t0 = time.monotonic()
+    tok = load_tokenizer(lake, cfg.tokenizer_id)
+    snapshot = samples_snapshot(lake)
+    dtype = dtype_for(tok.vocab_size)
+    created = datetime.now(timezone.utc)
+    with read_view(lake, snapshot) as view:
+        plans = plan_shards(view, cfg.shard_bytes)
+        if not plans:
+            raise ShardError(f"no samples at lake snapshot {snapshot} (build the `samples` table first)")
+        existing = _existing_rows(lake, tok.tokenizer_id, snapshot)
+        rows, todo, skipped, repaired = {}, [], [], []
+        for plan in plans:
+            sid = plan.shard_id(tok.tokenizer_id, snapshot)
+            state = _is_complete(lake, existing.get(sid), plan)
+            if state:
+                rows[sid] = existing[sid]
+                skipped.append(sid)
+            else:
+                if state is None:
+                    print(f"shard {sid}: checksum mismatch, packing it again", file=sys.stderr)
+                    repaired.append(sid)
+                todo.append(plan)
+        if todo:
+            _pack_shards(lake, view, todo, tok, dtype, snapshot, cfg, created, rows)
+    ordered = [rows[p.shard_id(tok.tokenizer_id, snapshot)] for p in plans]
+    # one final commit naming exactly the planned shards of this (tokenizer, snapshot): stale rows go
+    lake.write("shards", ordered, mode="scope", message=f"pack {tok.tokenizer_id} @ {snapshot}")
+    return PackResult(tok.tokenizer_id, snapshot, ordered, [p.shard_id(tok.tokenizer_id, snapshot) for p in todo],
+                      skipped, repaired, sum(p.text_bytes for p in todo), time.monotonic() - t0)
+
+
+def _pack_shards(lake, view, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dtype, snapshot: int,
+                 cfg: PackConfig, created, rows: dict) -> None:
+    from tqdm import tqdm
+
+    base = lake.artifacts("shards")
+    encoder = _Encoder(tok.model_path, dtype, cfg.workers)
+    writer: ShardWriter | None = None
+    try:
+        with tqdm(total=sum(p.text_bytes for p in todo), unit="B", unit_scale=True, desc="pack",
+                  disable=not cfg.progress) as bar:
+            for (plan, sample_ids, last), tokens, lengths in encoder.map(_tasks(view, todo, cfg)):
+                shard_id = plan.shard_id(tok.tokenizer_id, snapshot)
+                if writer is None:
+                    writer = ShardWriter(base / shard_id, dtype)
+                writer.add(tokens, lengths, sample_ids)
+                if not last:
+                    continue
+                if writer.documents != plan.documents:
+                    raise ShardError(f"shard {shard_id}: planned {plan.documents} documents, read "
+                                     f"{writer.documents} (samples changed under the snapshot?)")
+                sha = writer.close()
+                row = {**asdict(plan), "shard_id": shard_id, "path": writer.stem.relative_to(lake.root).as_posix(),
+                       "dtype": dtype.name, "tokens": writer.tokens, "documents": writer.documents, "sha256": sha,
+                       "tokenizer_id": tok.tokenizer_id, "lake_snapshot": snapshot, "seq_len": cfg.seq_len,
+                       "created_at": created}
+                row.pop("index")
+                writer = None
+                # recorded at once: a run killed after this shard resumes after it
+                lake.write("shards", [row], mode="upsert")
+                rows[shard_id] = row
+                bar.update(plan.text_bytes)
+    finally:
+        if writer is not None:
+            writer.abort()
+        encoder.close()
+
+
+def verify_shards(lake, tokenizer_id: str | None = None) -> list[dict]:
+    """Check every shard of the newest pack (of `tokenizer_id`) against the manifest; ShardError on the first bad one."""
+    where, params = ("WHERE tokenizer_id = ?", [tokenizer_id]) if tokenizer_id else ("", [])
+    pick = lake.query(f"SELECT tokenizer_id, lake_snapshot FROM shards {where} "
+                      "ORDER BY created_at DESC, lake_snapshot DESC LIMIT 1", params).to_pylist()
+    if not pick:
+        raise ShardError("no shards in the lake (run `python -m transforms pack`)")
+    rows = lake.query("SELECT * FROM shards WHERE tokenizer_id = ? AND lake_snapshot = ? ORDER BY shard_id",
+                      [pick[0]["tokenizer_id"], pick[0]["lake_snapshot"]]).to_pylist()
+    for r in rows:
+        stem = Path(lake.root) / r["path"]
+        verify(stem, r["sha256"], r["tokens"], r["dtype"])
+        reader = ShardReader(stem, r["dtype"])
+        if reader.documents != r["documents"]:
+            raise ShardError(f"shard {stem}: index has {reader.documents} documents, the manifest says {r['documents']}")
+    return rows
