@@ -107,7 +107,7 @@ def write_gguf(model: torch.nn.Module, tokenizer_path: Path, out: Path, type_nam
     names = gguf.get_tensor_name_map(gguf.MODEL_ARCH.LLAMA, config.num_hidden_layers)
     state = model.state_dict()
     tied = bool(getattr(config, "tie_word_embeddings", False))
-    for hf_name in tqdm(list(state), desc=f"gguf {type_name}", unit="tensor", file=None, leave=False):
+    for hf_name in tqdm(list(state), desc=f"gguf {type_name}", unit="tensor", leave=False):
         if tied and hf_name == "lm_head.weight":
             continue  # llama.cpp reuses token_embd when output.weight is absent
         if hf_name.endswith("rotary_emb.inv_freq"):

@@ -22,8 +22,8 @@ WITH candidate AS (  -- the files whose text is worth measuring
     SELECT f.repo_id, f.path, f.content
     FROM files AS f
     JOIN clean_repos AS r USING (repo_id)
-    WHERE r.allowed AND f.content IS NOT NULL AND list_contains(getvariable('languages'), f.language)
-        AND NOT (f.is_vendored OR f.is_generated OR f.is_lfs_pointer OR f.is_binary)
+    WHERE r.allowed AND f.content IS NOT NULL AND coalesce(list_contains(getvariable('languages'), f.language), false)
+        AND NOT coalesce(f.is_vendored OR f.is_generated OR f.is_lfs_pointer OR f.is_binary, false)
 ),
 
 lines AS (
@@ -55,18 +55,18 @@ SELECT
     f.size,
     CASE WHEN f.content IS NOT NULL THEN sha256(f.content) END AS content_hash,
     CASE
-        WHEN NOT r.allowed THEN 'license'
-        WHEN f.is_vendored THEN 'vendored'
-        WHEN f.is_generated THEN 'generated'
-        WHEN f.is_lfs_pointer THEN 'lfs_pointer'
-        WHEN f.is_binary THEN 'binary'
-        WHEN f.is_symlink OR f.is_submodule THEN 'not_a_file'
-        WHEN f.is_too_large OR f.size > getvariable('max_file_bytes') THEN 'too_large'
-        WHEN f.is_invalid_utf8 THEN 'invalid_utf8'
+        WHEN NOT coalesce(r.allowed, false) THEN 'license'
+        WHEN coalesce(f.is_vendored, false) THEN 'vendored'
+        WHEN coalesce(f.is_generated, false) THEN 'generated'
+        WHEN coalesce(f.is_lfs_pointer, false) THEN 'lfs_pointer'
+        WHEN coalesce(f.is_binary, false) THEN 'binary'
+        WHEN coalesce(f.is_symlink OR f.is_submodule, false) THEN 'not_a_file'
+        WHEN coalesce(f.is_too_large, false) OR f.size > getvariable('max_file_bytes') THEN 'too_large'
+        WHEN coalesce(f.is_invalid_utf8, false) THEN 'invalid_utf8'
         WHEN f.content IS NULL THEN 'too_large'
         WHEN regexp_full_match(f.path, '(.*/)?(go\.sum|go\.work\.sum|package-lock\.json|yarn\.lock|pnpm-lock\.yaml|Cargo\.lock|poetry\.lock|Gemfile\.lock|composer\.lock)')
             THEN 'lock_file'
-        WHEN NOT list_contains(getvariable('languages'), f.language) THEN 'language'
+        WHEN NOT coalesce(list_contains(getvariable('languages'), f.language), false) THEN 'language'
         WHEN m.is_empty THEN 'empty'
         WHEN m.max_line_length > getvariable('max_line_length') THEN 'max_line_length'
         WHEN m.mean_line_length > getvariable('max_mean_line_length') THEN 'mean_line_length'

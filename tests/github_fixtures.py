@@ -157,7 +157,7 @@ class Repo:
     def touch(self, number: int, author: str = "hubot", body: str = "One more thing.") -> Comment:
         """A new conversation comment on PR or issue `number` (updates it, as GitHub does)."""
         item = next(x for x in self.pulls + self.issues if x.number == number)
-        at = item.updated_at + timedelta(hours=1)
+        at = max(item.updated_at + timedelta(hours=1), datetime.now(timezone.utc).replace(microsecond=0))
         c = Comment(next(_ids), author, body, at, node_id=f"IC_{self.id}_{number}_{at.timestamp():.0f}")
         item.comments.append(c)
         item.updated_at = at

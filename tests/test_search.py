@@ -8,8 +8,9 @@ import pyarrow as pa
 import pytest
 
 from lake import Lake
-from lake.search import (Embedder, IndexConfig, SearchError, index_samples, near_duplicates, register,
-                         register_index, search)
+from lake.search import (DEFAULT_MODEL, Embedder, IndexConfig, SearchError, SearchIndex, index_samples,
+                         near_duplicates, register, register_index, search)
+from lake.search.embedder import resolve_model
 from lake.search.cli import main
 from tests.search_corpus import DOCS, PLANTED, PLANTED_QUERY, corpus_rows, sample_row
 
@@ -113,6 +114,22 @@ def test_reindex_of_unchanged_snapshot_embeds_nothing_then_only_what_changed(tmp
         assert new["sample_id"] in indexed_ids and rows[2]["sample_id"] not in indexed_ids
         hits = search(lk, "retry once on a 503", k=1, mode="fts", embedder=embedder)
         assert _ids(hits) == [rows[1]["sample_id"]]
+
+
+def test_index_built_with_another_model_is_rebuilt_and_searched_with_that_model(tmp_path, embedder):
+    other = tmp_path / "minilm-copy"
+    other.symlink_to(resolve_model(DEFAULT_MODEL)[0])  # the same weights under another name
+    with Lake(tmp_path / "lake") as lk:
+        lk.write("samples", corpus_rows(), mode="upsert")
+        index_samples(lk, IndexConfig(categories=("MIX",)), embedder=embedder, progress=False)
+        second = Embedder(str(other))
+        stats = index_samples(lk, IndexConfig(categories=("MIX",)), embedder=second, progress=False)
+        assert stats.rebuilt and stats.embedded == sum(1 for d in DOCS if d[0] == "MIX")
+        assert SearchIndex.of(lk).model() == (str(other.resolve()), 384)
+        assert SearchIndex.of(lk).last_run()["lake_snapshot"] == lk.snapshot()
+        with pytest.raises(SearchError, match="the index was built with"):
+            search(lk, PLANTED_QUERY, mode="vector", embedder=embedder)
+        assert PLANTED["sample_id"] in _ids(search(lk, PLANTED_QUERY, k=3, mode="vector", embedder=second))
 
 
 def test_cli_search_prints_json_results(indexed, capsys):

@@ -81,16 +81,26 @@ def main(argv: list[str] | None = None) -> int:
             if final.path:
                 print(f"checkpoint: {final.path}")
         return 0
-    except TrainerError as e:
-        print(f"trainers.fit: {e}", file=sys.stderr)
-        return 2
     except Exception as e:
-        from lake import LakeError
-        from transforms.shard_format import ShardError
-        if isinstance(e, (LakeError, ShardError)):
-            print(f"trainers.fit: {e}", file=sys.stderr)
-            return 2
-        raise
+        cause = _user_error(e)
+        if cause is None:
+            raise
+        print(f"trainers.fit: {str(cause).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+
+def _user_error(e: BaseException) -> BaseException | None:
+    """Our one-line errors, also when jsonargparse wrapped one raised while instantiating a class."""
+    from lake import LakeError
+    from transforms.shard_format import ShardError
+    from transforms.tokenizer import TokenizerError
+    seen = set()
+    while e is not None and id(e) not in seen:
+        if isinstance(e, (TrainerError, LakeError, ShardError, TokenizerError)):
+            return e
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return None
 
 
 if __name__ == "__main__":

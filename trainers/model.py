@@ -88,6 +88,10 @@ class LlamaLM(L.LightningModule):
         dm = self.trainer.datamodule
         if dm is not None and hasattr(dm, "describe"):
             self.meta = dm.describe()
+            base_tok = self.base_meta.get("tokenizer_sha256")
+            if base_tok and base_tok != self.meta.get("tokenizer_sha256"):
+                raise TrainerError(f"model.init_from {self.hparams.init_from} was trained with tokenizer "
+                                   f"{self.base_meta.get('tokenizer_id')}, the data uses {self.meta.get('tokenizer_id')}")
             apply_special_ids(self.model, self.meta.get("special_ids"))
             self.categories = list(getattr(dm, "val_categories", dm.categories))
 

@@ -154,16 +154,21 @@ def _shard_texts(view, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, 
 
 
 # -- encoding (runs in the worker processes) ------------------------------------------------------
-_worker: tuple[Tokenizer, np.dtype] | None = None
+_worker: tuple[Tokenizer, np.dtype] | BaseException | None = None
 
 
 def _init_worker(model_path: str, dtype: str) -> None:
     global _worker
-    _worker = (Tokenizer(model_path), np.dtype(dtype))
+    try:
+        _worker = (Tokenizer(model_path), np.dtype(dtype))
+    except Exception as e:  # raised from the first task instead: a Pool respawns workers whose initializer fails
+        _worker = e
 
 
 def encode_documents(texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(tokens of all texts back to back, each followed by EOS; tokens per text, EOS included)."""
+    if isinstance(_worker, BaseException):
+        raise _worker
     tok, dtype = _worker
     encoded = tok.encode_batch(texts)
     lengths = np.fromiter((len(ids) + 1 for ids in encoded), np.int64, len(encoded))

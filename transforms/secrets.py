@@ -33,14 +33,15 @@ RULES: tuple[Rule, ...] = (
     _rule("github_token", r"\b(?:gh[pousr]_[A-Za-z0-9]{36,255}|github_pat_[A-Za-z0-9_]{22,255})\b", "<TOKEN>",
           "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
     _rule("gitlab_token", r"\bglpat-[A-Za-z0-9_-]{20,}", "<TOKEN>", "glpat-"),
-    _rule("slack_token", r"\bxox[abposr]-[A-Za-z0-9-]{10,}", "<TOKEN>", "xox"),
+    _rule("slack_token", r"\bxox[abprse]-[A-Za-z0-9-]{10,}", "<TOKEN>", "xox"),
     _rule("slack_webhook", r"https://hooks\.slack\.com/services/[A-Za-z0-9/_-]+", "<URL>", "hooks.slack.com"),
     _rule("stripe_key", r"\b(?:sk|rk|pk)_(?:live|test)_[A-Za-z0-9]{16,}\b", "<KEY>", "_live_", "_test_"),
     _rule("npm_token", r"\bnpm_[A-Za-z0-9]{36}\b", "<TOKEN>", "npm_"),
     _rule("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}", "<JWT>", "eyJ"),
     # user:password@ in a URL; the scheme and host stay, so the code around it still reads.
     _rule("url_password", r"(?<=://)[^\s:/@'\"`<>]+:[^\s@/'\"`<>]+(?=@)", "<USER>:<PASSWORD>", "://"),
-    _rule("email", r"(?<![\w.+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b", "<EMAIL>", "@"),
+    # not the user of an ssh://git@host URL: that is a login name, not an address
+    _rule("email", r"(?<![\w.+-])(?<!://)[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b", "<EMAIL>", "@"),
 )
 
 PLACEHOLDERS = tuple(sorted({r.placeholder.replace("\\1", "") for r in RULES}))

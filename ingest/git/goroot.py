@@ -10,6 +10,7 @@ then goes through ingest_repo like any other repository:
 """
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -120,13 +121,30 @@ def build_bare(part: Part, dest: Path, when: int, message: str) -> Path:
     """Write part.files into a bare repository at dest with one deterministic commit on main."""
     repo = pygit2.init_repository(str(dest), bare=True, initial_head="main") if not (dest / "HEAD").exists() \
         else pygit2.Repository(str(dest))
+    stat_file = dest / "goroot-stat.json"
+    try:
+        known = json.loads(stat_file.read_text())
+    except (OSError, ValueError):
+        known = {}
+    seen: dict[str, list] = {}
     entries = {}
     for path, disk in part.files.items():
         if disk.is_symlink():
             entries[path] = (repo.create_blob(os.readlink(disk).encode()), FileMode.LINK)
+            continue
+        st = disk.stat()
+        mode = FileMode.BLOB_EXECUTABLE if st.st_mode & 0o111 else FileMode.BLOB
+        key = [st.st_size, st.st_mtime_ns]
+        hit = known.get(str(disk))
+        if hit and hit[:2] == key and pygit2.Oid(hex=hit[2]) in repo.odb:
+            oid = pygit2.Oid(hex=hit[2])  # unchanged since the last build: skip reading and hashing it
         else:
-            mode = FileMode.BLOB_EXECUTABLE if os.access(disk, os.X_OK) else FileMode.BLOB
-            entries[path] = (repo.create_blob_fromdisk(str(disk)), mode)
+            oid = repo.create_blob_fromdisk(str(disk))
+        seen[str(disk)] = key + [str(oid)]
+        entries[path] = (oid, mode)
+    tmp = stat_file.with_suffix(".tmp")
+    tmp.write_text(json.dumps(seen))
+    tmp.replace(stat_file)
     tree = write_tree(repo, entries)
     sig = pygit2.Signature(AUTHOR[0], AUTHOR[1], when, 0)
     commit = repo.create_commit(None, sig, sig, message, tree, [])

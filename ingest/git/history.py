@@ -30,10 +30,9 @@ def walk(repo: pygit2.Repository, head: pygit2.Oid) -> Walk:
     """Every commit reachable from head, and the first-parent chain's messages (to find PR merges)."""
     out = Walk()
     try:
-        for c in repo.walk(head, SortMode.TOPOLOGICAL | SortMode.TIME):
-            out.order.append(str(c.id))
-    except pygit2.GitError as e:  # a missing or corrupt commit ends the walk there
-        out.errors.append((str(head), f"history walk stopped: {e}"))
+        out.order = [str(c.id) for c in repo.walk(head, SortMode.TOPOLOGICAL | SortMode.TIME)]
+    except pygit2.GitError:  # libgit2 gives up on the first unreadable commit: walk around it by hand
+        out.order = _walk_around(repo, head, out.errors)
     oid = head
     while oid is not None:
         try:
@@ -44,6 +43,25 @@ def walk(repo: pygit2.Repository, head: pygit2.Oid) -> Walk:
         out.messages[str(c.id)] = _text(c.raw_message)
         oid = c.parent_ids[0] if c.parent_ids else None
     return out
+
+
+def _walk_around(repo: pygit2.Repository, head: pygit2.Oid, errors: list) -> list[str]:
+    """Reachable readable commits, newest committer time first; each unreadable one is an error."""
+    seen, stack, found = {head}, [head], []
+    while stack:
+        oid = stack.pop()
+        try:
+            c = repo[oid]
+            parents = c.parent_ids
+        except (KeyError, pygit2.GitError) as e:
+            errors.append((str(oid), f"bad commit, skipped with its history: {e}"))
+            continue
+        found.append((-c.commit_time, str(oid)))
+        for p in parents:
+            if p not in seen:
+                seen.add(p)
+                stack.append(p)
+    return [oid for _, oid in sorted(found)]
 
 
 def _when(sig: pygit2.Signature) -> datetime:

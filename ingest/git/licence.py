@@ -7,13 +7,18 @@ third clause is ~15% of the words) all land on the right licence. Below MIN_SCOR
 """
 from __future__ import annotations
 
+import os
+import pickle
 import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
+from importlib.metadata import version
+from pathlib import Path
 
 NOASSERTION = "NOASSERTION"
+_INDEX_FORMAT = 1  # bump when _build or _shingles change
 MIN_SCORE = 0.80
 CONTAINED = 0.95  # share of a licence's bigrams a file must hold to be scored on its leading part
 _COPYRIGHT = re.compile(r"^\W*(copyright\b|\(c\)|©|all rights reserved).*$", re.I | re.M)
@@ -32,12 +37,19 @@ def _words(text: str) -> list[str]:
     return [_SPELLING.get(w, w) for w in _WORD.findall(_COPYRIGHT.sub(" ", text).lower())]
 
 
-def _words_to_shingles(words: list[str]) -> frozenset:
-    return frozenset(zip(words, words[1:]))
-
-
-def _shingles(text: str) -> frozenset:
-    return _words_to_shingles(_words(text))
+def _words_to_shingles(words: list[str], vocab: dict[str, int], grow: bool = False) -> frozenset:
+    """Word bigrams as ints (word ids from the index's vocabulary; a word it lacks matches nothing)."""
+    ids = []
+    unknown = -1
+    for w in words:
+        i = vocab.get(w)
+        if i is None:
+            if grow:
+                i = vocab[w] = len(vocab)
+            else:
+                i, unknown = unknown, unknown - 1
+        ids.append(i)
+    return frozenset((a << 24) ^ (b & 0xFFFFFF) for a, b in zip(ids, ids[1:]))
 
 
 def _frontmatter(text: str) -> tuple[dict, str]:
@@ -59,11 +71,38 @@ def _licence_files():
             yield f.name.removesuffix(".LICENSE"), _frontmatter(f.read_text(encoding="utf-8", errors="replace"))
 
 
-@lru_cache(maxsize=1)
-def references() -> tuple[tuple[str, frozenset], ...]:
+@dataclass(frozen=True)
+class Index:
+    vocab: dict
+    refs: tuple  # (SPDX id, frozenset of bigram ints)
+
+    def shingles(self, text: str) -> frozenset:
+        return _words_to_shingles(_words(text), self.vocab)
+
+
+@lru_cache(maxsize=4)
+def references(cache_dir: Path | None = None) -> Index:
     """(SPDX id, word bigrams) of every licence text with an SPDX-list id, and of ScanCode's full-text rules
     for those licences (the variants seen in the wild: "the name of the author may not be used", ...).
-    Deprecated entries, exceptions and LicenseRef-scancode-* ids are not SPDX licences and are left out."""
+    Deprecated entries, exceptions and LicenseRef-scancode-* ids are not SPDX licences and are left out.
+
+    cache_dir: where to keep the built index (reading ~20k rule files takes seconds), keyed by the data's version.
+    """
+    cache = cache_dir / f"licence-index-{version('licensedcode-data')}-{_INDEX_FORMAT}.pickle" if cache_dir else None
+    if cache is not None and cache.exists():
+        with cache.open("rb") as f:
+            return pickle.load(f)
+    refs = _build()
+    if cache is not None:
+        tmp = cache.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(refs, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(cache)  # atomic: a killed run never leaves half an index
+    return refs
+
+
+def _build() -> Index:
+    vocab: dict[str, int] = {}
     keys: dict[str, str] = {}
     refs: list[tuple[str, frozenset]] = []
     for key, (meta, body) in _licence_files():
@@ -72,7 +111,7 @@ def references() -> tuple[tuple[str, frozenset], ...]:
                 or meta.get("is_exception") == "yes" or not body.strip()):
             continue
         keys[key] = spdx
-        refs.append((spdx, _shingles(body)))
+        refs.append((spdx, _words_to_shingles(_words(body), vocab, grow=True)))
     rules = resources.files("licensedcode") / "data" / "rules"
     for f in sorted(rules.iterdir(), key=lambda p: p.name):
         stem = f.name.removesuffix(".RULE")
@@ -81,20 +120,22 @@ def references() -> tuple[tuple[str, frozenset], ...]:
         meta, body = _frontmatter(f.read_text(encoding="utf-8", errors="replace"))
         spdx = keys.get(meta.get("license_expression", ""))
         if spdx and meta.get("is_license_text") == "yes" and meta.get("is_deprecated") != "yes":
-            grams = _shingles(body.replace("{{", " ").replace("}}", " "))
+            grams = _words_to_shingles(_words(body.replace("{{", " ").replace("}}", " ")), vocab, grow=True)
             if len(grams) >= 20:
                 refs.append((spdx, grams))
-    return tuple(refs)
+    return Index(vocab, tuple(refs))
 
 
 @lru_cache(maxsize=1)
 def spdx_ids() -> frozenset:
-    return frozenset(spdx for spdx, _ in references())
+    """Every id of the SPDX licence list that the database knows (deprecated ones included: headers use them)."""
+    return frozenset(m["spdx_license_key"] for _, (m, _) in _licence_files()
+                     if m.get("spdx_license_key") and not m["spdx_license_key"].startswith("LicenseRef-"))
 
 
-def _best(grams: frozenset) -> tuple[str, float]:
+def _best(grams: frozenset, refs) -> tuple[str, float]:
     best, best_score = NOASSERTION, 0.0
-    for spdx, ref in references():
+    for spdx, ref in refs:
         if min(len(ref), len(grams)) * 2 < best_score * (len(ref) + len(grams)):
             continue  # cannot beat the best even if one contained the other
         score = 2 * len(grams & ref) / (len(grams) + len(ref))
@@ -103,22 +144,24 @@ def _best(grams: frozenset) -> tuple[str, float]:
     return best, best_score
 
 
-def match_text(text: str) -> tuple[str, float]:
+def match_text(text: str, cache_dir: Path | None = None) -> tuple[str, float]:
     """The best SPDX id for a licence text and its score; NOASSERTION below MIN_SCORE.
 
     A file that starts with one licence and appends others (third-party notices) is scored on its
     leading part as long as each candidate licence, when the whole file scores too low.
     """
-    grams = _shingles(text)
+    index = references(cache_dir)
+    refs = index.refs
+    grams = index.shingles(text)
     if not grams:
         return NOASSERTION, 0.0
-    best, score = _best(grams)
+    best, score = _best(grams, refs)
     if score < MIN_SCORE:
         words = _words(text)
-        for spdx, ref in references():
+        for spdx, ref in refs:
             if len(ref) < 40 or len(grams & ref) < CONTAINED * len(ref):
                 continue
-            head = _words_to_shingles(words[: len(ref) + 1])
+            head = _words_to_shingles(words[: len(ref) + 1], index.vocab)
             s = 2 * len(head & ref) / (len(head) + len(ref))
             if s > score:
                 best, score = spdx, s
@@ -127,11 +170,11 @@ def match_text(text: str) -> tuple[str, float]:
     return best, round(score, 4)
 
 
-def detect(licence_texts: dict[str, str], spdx_headers: Counter) -> Licence:
+def detect(licence_texts: dict[str, str], spdx_headers: Counter, cache_dir: Path | None = None) -> Licence:
     """From root licence files (best score wins), else the most common SPDX-License-Identifier header."""
     best: Licence | None = None
     for path in sorted(licence_texts):
-        spdx, score = match_text(licence_texts[path])
+        spdx, score = match_text(licence_texts[path], cache_dir)
         if spdx != NOASSERTION and (best is None or score > best.score):
             best = Licence(spdx, path, score)
     if best is not None:
@@ -142,7 +185,7 @@ def detect(licence_texts: dict[str, str], spdx_headers: Counter) -> Licence:
         return Licence(ident, f"SPDX-License-Identifier ({n} files)", 1.0)
     if licence_texts:
         path = sorted(licence_texts)[0]
-        return Licence(NOASSERTION, path, match_text(licence_texts[path])[1])
+        return Licence(NOASSERTION, path, match_text(licence_texts[path], cache_dir)[1])
     return Licence(NOASSERTION, None, None)
 
 

@@ -73,22 +73,26 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
     if license:
         lic = licence.Licence(license, f"declared:{license_source}", 1.0)
     else:
-        lic = licence.detect(snap.licence_texts, snap.spdx_headers)
+        lic = licence.detect(snap.licence_texts, snap.spdx_headers, cache_dir=lake.artifacts("git"))
     errors = [(o, e) for o, e in snap.errors]
 
     walk = history.walk(repo, opened.head.id)
     errors += walk.errors
-    known = set(lake.query("SELECT commit_id FROM commits WHERE repo_id = ?", [rid]).column("commit_id").to_pylist())
+    # every row of a repository lands in the same commit as its repos row: no repos row, no rows at all
+    fresh = not before
+    known = set() if fresh else set(
+        lake.query("SELECT commit_id FROM commits WHERE repo_id = ?", [rid]).column("commit_id").to_pylist())
     reachable = set(walk.order)
     wanted = walk.order if cfg.max_commits is None else walk.order[: cfg.max_commits]
     rewritten = bool(known - reachable)
     todo = wanted if rewritten else [c for c in wanted if c not in known]
-    kept_errors = [] if rewritten else [
+    kept_errors = [] if rewritten or fresh else [
         r for r in lake.query("""SELECT object, error, run_id, "at" FROM ingest_errors WHERE repo_id = ? AND stage = 'git'""",
                               [rid]).to_pylist() if r["object"] in known]
 
     merges = pulls.merged_by_message(walk.messages)
-    old_pulls = {r["number"]: r for r in lake.query("SELECT * FROM git_pulls WHERE repo_id = ?", [rid]).to_pylist()}
+    old_pulls = {} if fresh else {
+        r["number"]: r for r in lake.query("SELECT * FROM git_pulls WHERE repo_id = ?", [rid]).to_pylist()}
     pull_rows = []
     for number, head in tqdm(pull_heads.items(), desc=f"{rid} pulls", unit=" PRs", disable=not progress,
                              leave=False):
@@ -113,19 +117,23 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
                 "license_evidence": lic.evidence, "license_score": lic.score,
                 "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}
     scope = [{"repo_id": rid}]
-    writes = [
-        Write("repos", to_arrow("repos", [repo_row]), "upsert"),
-        Write("files", to_arrow("files", snap.files), "scope", scope=scope),
-        Write("trees", to_arrow("trees", snap.trees), "scope", scope=scope),
-        Write("readmes", to_arrow("readmes", snap.readmes), "scope", scope=[{"repo_id": rid, "source": "git"}]),
-        Write("git_pulls", to_arrow("git_pulls", pull_rows), "scope", scope=scope),
-        # new commits are by construction not in the lake: append streams them without reading twice
-        Write("commits", commit_stream, "scope" if rewritten else "append", scope=scope if rewritten else None),
-        # errors last: the stream above has filled commit_errors by the time this is read
-        Write("ingest_errors", pa.RecordBatchReader.from_batches(
-            schema("ingest_errors"), _error_batches(rid, run_id, now, errors, commit_errors, kept_errors)),
-            "scope", scope=[{"repo_id": rid, "stage": "git"}]),
-    ]
+    errors_stream = pa.RecordBatchReader.from_batches(
+        schema("ingest_errors"), _error_batches(rid, run_id, now, errors, commit_errors, kept_errors))
+    tables = {"files": snap.files, "trees": snap.trees, "readmes": snap.readmes, "git_pulls": pull_rows}
+    scopes = {"readmes": [{"repo_id": rid, "source": "git"}]}
+    writes = [Write("repos", to_arrow("repos", [repo_row]), "append" if fresh else "upsert")]
+    for table, rows in tables.items():
+        if fresh:  # nothing to replace: skip the deletes, and the tables with no rows
+            if rows:
+                writes.append(Write(table, to_arrow(table, rows), "append"))
+        else:
+            writes.append(Write(table, to_arrow(table, rows), "scope", scope=scopes.get(table, scope)))
+    # new commits are by construction not in the lake: append streams them without reading twice
+    writes.append(Write("commits", commit_stream, "scope" if rewritten else "append",
+                        scope=scope if rewritten else None))
+    # errors last: DuckDB pulls this stream after the commits stream has filled commit_errors
+    writes.append(Write("ingest_errors", errors_stream, "append" if fresh else "scope",
+                        scope=None if fresh else [{"repo_id": rid, "stage": "git"}]))
     lake.commit(writes, message=f"ingest git {rid} {head_id[:12]}")
     counts["errors"] = len(errors) + len(commit_errors) + len(kept_errors)
     return IngestResult(rid, "ingested", head_id, counts, lic.spdx)

@@ -7,3 +7,7 @@ used only where GraphQL has no data (search, the preferred README, conditional c
 
 class GitHubError(Exception):
     """A GitHub problem a user can act on; the CLI prints it on one line and exits 2. Never holds a token."""
+
+
+class CredentialsError(GitHubError):
+    """GitHub refused the token (401): no repository can succeed, so the whole run stops."""

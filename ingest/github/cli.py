@@ -15,7 +15,7 @@ from datetime import datetime, timezone
 from tqdm import tqdm
 
 from lake import Lake, LakeError, Write
-from ingest.github import GitHubError
+from ingest.github import CredentialsError, GitHubError
 from ingest.github.client import GitHubClient
 from ingest.github.config import DEFAULT_API_URL, GitHubConfig
 from ingest.github.etags import EtagCache
@@ -111,6 +111,8 @@ def run_fetch(args, tokens: list[str]) -> int:
                 try:
                     stats = collector.fetch(repo_id)
                     unchanged += stats["unchanged"]
+                except CredentialsError:
+                    raise
                 except GitHubError as e:
                     failed.append(repo_id)
                     log.warning("github: %s: %s", repo_id, e)

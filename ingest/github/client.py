@@ -18,7 +18,7 @@ from requests.adapters import HTTPAdapter
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_random_exponential
 from urllib3.util.retry import Retry
 
-from ingest.github import GitHubError
+from ingest.github import CredentialsError, GitHubError
 from ingest.github.config import GitHubConfig
 from ingest.github.etags import EtagCache
 from ingest.github.ratelimit import RateLimiter
@@ -139,6 +139,9 @@ class GitHubClient:
                 self.stats[resource + "_quota"] += 1
             if resp.status_code == 404:
                 return Answer(url, 404, dict(resp.headers))
+            if resp.status_code == 401:
+                raise CredentialsError(f"{method} {_display(url)}: HTTP 401: Bad credentials "
+                                       f"(check GITHUB_TOKEN / GITHUB_TOKENS)")
             if resp.status_code >= 400:
                 raise GitHubError(f"{method} {_display(url)}: HTTP {resp.status_code}"
                                   + (f": {m}" if (m := _message(resp.content)) else ""))
@@ -181,5 +184,6 @@ class GitHubClient:
         payload = answer.data if isinstance(answer.data, dict) else {}
         if payload.get("errors"):
             first = payload["errors"][0]
-            raise GitHubError(f"GraphQL: {first.get('type', 'error')}: {str(first.get('message', '')).splitlines()[0]}")
+            where = f" at {'.'.join(map(str, first['path']))}" if first.get("path") else ""
+            raise GitHubError(f"GraphQL {first.get('type', 'error')}: {str(first.get('message', '')).strip()[:200]}{where}")
         return payload.get("data") or {}

@@ -33,4 +33,5 @@ class GitHubConfig:
     more_page: int = 100                 # follow-up pages of one PR's long connection
     rest_page: int = 100                 # REST per_page (max 100)
     search_cap: int = 1000               # search serves at most this many results per query
+    incremental_overlap_s: float = 600.0  # re-read items updated this long before `since`: clock skew
     user_agent: str = "repo-llm-ingest-github"

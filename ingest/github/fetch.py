@@ -15,7 +15,7 @@ import base64
 import binascii
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 from lake import Write
 from ingest.github import GitHubError, queries
@@ -129,7 +129,8 @@ class RepoCollector:
             nodes = conn["nodes"]
             stop = False
             if incremental:
-                fresh = [x for x in nodes if _ts(x["updatedAt"]) >= since]
+                horizon = since - timedelta(seconds=self.config.incremental_overlap_s)
+                fresh = [x for x in nodes if _ts(x["updatedAt"]) >= horizon]
                 stop, nodes = len(fresh) < len(nodes), fresh
             page = Page()
             for node in nodes:

@@ -30,6 +30,7 @@ class IndexStats:
     embedded: int = 0      # samples embedded by this run
     deleted: int = 0       # index rows removed (sample gone, text or category changed)
     unchanged: int = 0     # samples of the chosen categories already embedded as they are
+    no_text: int = 0       # samples of the chosen categories whose text is NULL (not indexed)
     rows: int = 0          # rows in the index after the run
     rebuilt: bool = False  # the index was made with another model and was rebuilt
     seconds: float = 0.0
@@ -50,25 +51,31 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
     embedder = embedder or Embedder(config.model, device=config.device, batch_size=config.embed_batch)
     stats = IndexStats(lake_snapshot=lk.snapshot(), model=embedder.name, categories=config.categories)
 
-    last = index.last_run()
-    if last is not None and (last["model"], last["dim"]) != (embedder.name, embedder.dim):
+    built = index.model()
+    if built is not None and built != (embedder.name, embedder.dim):
         index.drop()  # vectors of two models are not comparable: start over with this one
         stats.rebuilt = True
-    table = index.samples(required=False) or index.create(embedder.dim)
+    table = index.samples(required=False)
+    if table is None:
+        table = index.create(embedder.name, embedder.dim)
 
-    wanted = "s.category IN (" + ", ".join(f"'{c}'" for c in config.categories) + ")"
+    cats = ", ".join(f"'{c}'" for c in config.categories)  # validated names (config.parse_categories)
+    # a sample without text has nothing to embed; it is counted (no_text), never silently dropped
+    wanted = f"s.category IN ({cats}) AND s.text IS NOT NULL"
     lk.con.register(_INDEXED, index.keys())
     try:
         stale = lk.query(f"""
             SELECT i.sample_id FROM {_INDEXED} i
             WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.sample_id = i.sample_id
                               AND sha256(s.text) = i.text_hash AND s.category = i.category)
-              AND (i.category IN ({", ".join(f"'{c}'" for c in config.categories)})
+              AND (i.category IN ({cats})
                    OR i.sample_id IN (SELECT s.sample_id FROM samples s WHERE {wanted}))
             ORDER BY i.sample_id""").column("sample_id").to_pylist()
         todo, stats.unchanged = lk.con.execute(
             f"SELECT count(*) FILTER (WHERE NOT {_SAME}), count(*) FILTER (WHERE {_SAME}) "
             f"FROM samples s WHERE {wanted}").fetchone()
+        stats.no_text = lk.con.execute(
+            f"SELECT count(*) FROM samples WHERE text IS NULL AND category IN ({cats})").fetchone()[0]
         if stale:
             index.delete(stale)
             stats.deleted = len(stale)
@@ -89,7 +96,7 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
     finally:
         lk.con.unregister(_INDEXED)
 
-    if stats.embedded or stats.deleted or stats.rebuilt or last is None:
+    if stats.embedded or stats.deleted or built is None or stats.rebuilt:
         index.finish()
     stats.rows = index.samples().count_rows()
     index.record_run(stats.lake_snapshot, embedder.name, embedder.dim, config.categories, stats.embedded,

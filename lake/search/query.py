@@ -37,12 +37,12 @@ def where_clause(categories=None, split: str | None = None) -> str | None:
 
 def query_embedder(index: SearchIndex, embedder: Embedder | None) -> Embedder:
     """The model the index was built with: a query vector from another model would be meaningless."""
-    last = index.last_run()
-    if last is None:
+    built = index.model()
+    if built is None:
         raise SearchError(f"no search index at {index.root} (run `python -m lake index` first)")
-    embedder = embedder or Embedder(last["model"])
-    if embedder.name != last["model"]:
-        raise SearchError(f"the index was built with {last['model']!r}, not {embedder.name!r}")
+    embedder = embedder or Embedder(built[0])
+    if (embedder.name, embedder.dim) != built:
+        raise SearchError(f"the index was built with {built[0]!r}, not {embedder.name!r}")
     return embedder
 
 

@@ -39,9 +39,11 @@ MANIFEST_SCHEMA = pa.schema([
 _IN_CHUNK = 1000  # ids per DELETE ... IN (...) predicate
 
 
-def samples_schema(dim: int) -> pa.Schema:
+def samples_schema(dim: int, model: str | None = None) -> pa.Schema:
+    """The index rows; the model that made the vectors is recorded in the schema itself."""
     return pa.schema(SAMPLE_FIELDS + [pa.field("indexed_snapshot", pa.int64()),
-                                      pa.field("vector", pa.list_(pa.float32(), dim))])
+                                      pa.field("vector", pa.list_(pa.float32(), dim))],
+                     metadata={"model": model} if model else None)
 
 
 def _sql_list(values) -> str:
@@ -71,8 +73,16 @@ class SearchIndex:
             raise SearchError(f"no search index at {self.root} (run `python -m lake index` first)")
         return None
 
-    def create(self, dim: int):
-        return self.db.create_table(SAMPLES_TABLE, schema=samples_schema(dim), mode="overwrite")
+    def create(self, model: str, dim: int):
+        return self.db.create_table(SAMPLES_TABLE, schema=samples_schema(dim, model), mode="overwrite")
+
+    def model(self) -> tuple[str, int] | None:
+        """(model name, vector size) the index was built with; None if there is no index yet."""
+        tbl = self.samples(required=False)
+        if tbl is None:
+            return None
+        schema = tbl.schema
+        return (schema.metadata or {}).get(b"model", b"").decode(), schema.field("vector").type.list_size
 
     def drop(self) -> None:
         for name in (SAMPLES_TABLE, MANIFEST_TABLE):

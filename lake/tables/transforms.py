@@ -27,6 +27,7 @@ TABLES: list[Table] = [
             ("license_preference", "INTEGER"),
             ("stars", "BIGINT", "0 when GitHub has no row for it"),
             ("pushed_at", "TIMESTAMPTZ", "recency: GitHub push time, else the newest commit"),
+            ("repo_rank", "BIGINT", "1 = first in the total order (licence preference, stars, recency, name)"),
             ("fork_of", "VARCHAR", "repository whose root commit this one shares and that ranks first (itself if none)"),
         ),
         key=("repo_id",),
@@ -58,6 +59,14 @@ TABLES: list[Table] = [
              ("cluster_id", "VARCHAR", "the representative's repo_id:path hashed"),
              ("cluster_size", "INTEGER"), ("is_representative", "BOOLEAN")),
         key=("repo_id", "path"),
+    ),
+    Table(
+        "clean_pulls", "clean", "Pull requests of allowed repositories, git refs and the API merged, with human comments.",
+        cols(_REPO, ("number", "INTEGER"), ("title", "VARCHAR"), ("body", "VARCHAR"), ("paths", "VARCHAR[]"),
+             ("diff", "VARCHAR"), ("diff_truncated", "BOOLEAN"), ("commit", "VARCHAR"),
+             ("commit_messages", "VARCHAR[]"), ("comments", "STRUCT(author VARCHAR, body VARCHAR)[]"),
+             ("source_table", "VARCHAR", "git_pulls | github_pulls")),
+        key=("repo_id", "number"),
     ),
     Table(
         "commit_filter", "clean", "Each commit's verdict as an SFT commit-message target (CommitPackFT-style rules).",

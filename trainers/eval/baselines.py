@@ -1,11 +1,11 @@
 """Baselines on the very bytes the lm suite scores: xz -9 and zstd -19 (each document alone, and all of a
 category's documents concatenated), a unigram model of the train split's tokens, and the untrained model.
 
-xz and zstd run through Python's lzma (preset 9 is `xz -9`) and zstandard (level 19 is `zstd -19`).
+xz runs through the trainer's own baseline (Python's lzma, preset 9 is `xz -9`), zstd through zstandard
+(level 19 is `zstd -19`).
 """
 from __future__ import annotations
 
-import lzma
 import math
 from pathlib import Path
 
@@ -13,16 +13,23 @@ import numpy as np
 import zstandard
 
 from lake import Lake
+from trainers.baselines import xz_bits_per_byte
 from trainers.eval import data
-from trainers.eval.lm import DocScore, LN2, score_documents, summarize
+from trainers.eval.lm import DocScore, score_documents, summarize
 from trainers.eval.models import Subject
 from trainers.eval.results import Metric
 
-COMPRESSORS = {
-    "xz -9": lambda b: len(lzma.compress(b, format=lzma.FORMAT_XZ, preset=9)),
-    "zstd -19": lambda b: len(zstandard.ZstdCompressor(level=19).compress(b)),
-}
+ZSTD_LEVEL = 19
 UNIGRAM_TRAIN_BYTES = 8 << 20  # without train shards, the unigram counts tokenize this much train text
+
+
+def zstd_bits_per_byte(texts: list[str]) -> dict[str, float]:
+    """The zstd -19 twin of trainers.baselines.xz_bits_per_byte (same keys)."""
+    raw = [t.encode("utf-8") for t in texts]
+    total = sum(map(len, raw))
+    z = zstandard.ZstdCompressor(level=ZSTD_LEVEL)
+    return {"per_document": 8.0 * sum(len(z.compress(r)) for r in raw) / total,
+            "concatenated": 8.0 * len(z.compress(b"".join(raw))) / total, "bytes": total}
 
 
 def compression(docs: dict[str, list[str]]) -> list[Metric]:
@@ -30,14 +37,12 @@ def compression(docs: dict[str, list[str]]) -> list[Metric]:
     groups = dict(docs)
     groups["all"] = [t for texts in docs.values() for t in texts]
     for category, texts in groups.items():
-        if not texts:
+        if not texts or not any(texts):
             continue
-        raw = [t.encode("utf-8") for t in texts]
-        nbytes = sum(map(len, raw))
-        for name, size in COMPRESSORS.items():
-            per_doc = sum(size(b) for b in raw)
-            rows.append(Metric("lm", "bits_per_byte", category, 8 * per_doc / nbytes, len(raw), f"{name} (per doc)"))
-            rows.append(Metric("lm", "bits_per_byte", category, 8 * size(b"".join(raw)) / nbytes, len(raw),
+        for name, fn in (("xz -9", xz_bits_per_byte), (f"zstd -{ZSTD_LEVEL}", zstd_bits_per_byte)):
+            result = fn(texts)
+            rows.append(Metric("lm", "bits_per_byte", category, result["per_document"], len(texts), f"{name} (per doc)"))
+            rows.append(Metric("lm", "bits_per_byte", category, result["concatenated"], len(texts),
                                f"{name} (concatenated)"))
     return rows
 
@@ -70,7 +75,7 @@ def unigram(docs: dict[str, list[str]], subject: Subject, counts: np.ndarray) ->
     for category, texts in docs.items():
         scores[category] = []
         for text in texts:
-            ids = np.asarray(subject.encode(text), dtype=np.int64)
+            ids = np.asarray(subject.encode(text) + [subject.eos_id], dtype=np.int64)  # as the lm suite scores
             scores[category].append(DocScore(float(-logp[ids].sum()), len(ids), len(text.encode("utf-8"))))
     return [m for m in summarize(scores, "unigram") if m.metric in ("bits_per_byte", "loss")]
 
@@ -79,5 +84,3 @@ def untrained(docs: dict[str, list[str]], subject: Subject, overlap: int) -> lis
     scores = score_documents(subject.untrained(), docs, overlap, "lm: untrained model")
     return [m for m in summarize(scores, "untrained") if m.metric in ("bits_per_byte", "loss", "perplexity")]
 
-
-__all__ = ["compression", "unigram", "unigram_counts", "untrained", "LN2"]

@@ -13,10 +13,10 @@ def sft_prompt(prompt: str) -> str:
 
 
 def prompt_ids(subject: Subject, text: str, max_prompt_tokens: int, max_new_tokens: int) -> list[int]:
-    """BOS + the prompt's tokens, cut from the left so that prompt and answer fit the context."""
+    """EOS (a document boundary, as in training) + the prompt's tokens, cut from the left so that prompt and
+    answer fit the context."""
     budget = min(max_prompt_tokens, subject.ctx_len - max_new_tokens - 1)
-    ids = subject.encode(text)[-max(budget, 1):]
-    return ([subject.bos_id] if subject.bos_id is not None else []) + ids
+    return [subject.eos_id] + subject.encode(text)[-max(budget, 1):]
 
 
 def answer(subject: Subject, text: str, max_prompt_tokens: int, max_new_tokens: int) -> str:
@@ -33,5 +33,5 @@ def answer_nll(subject: Subject, prompt: str, response: str, max_prompt_tokens: 
     resp = resp[: max(1, subject.ctx_len - 2)]
     ids = prompt_ids(subject, prompt, max_prompt_tokens, len(resp))
     seq = ids + resp
-    lp = subject.token_logprobs(seq[-subject.ctx_len:])
+    lp = subject.token_logprobs([seq[-subject.ctx_len:]])[0]
     return float(-np.sum(lp[-len(resp):])), len(resp)

@@ -33,24 +33,32 @@ def cut_bytes(text: str, max_bytes: int) -> str:
     return text if len(raw) <= max_bytes else raw[:max_bytes].decode("utf-8", errors="ignore")
 
 
+def windows(n: int, ctx: int, overlap: int) -> list[tuple[int, int, int]]:
+    """(start, end, first) per window over a sequence of n tokens: the window scores tokens first..end-1,
+    seeing `overlap` tokens (or all there are) before `first`."""
+    overlap = min(overlap, ctx // 4)  # never spend more than a quarter of a window on context again
+    out, pos = [], 1
+    while pos < n:
+        start = max(0, pos - 1 - overlap) if pos > 1 else 0
+        end = min(n, start + ctx)
+        out.append((start, end, pos))
+        pos = end
+    return out
+
+
 def sequence_nll(subject: Subject, seq: list[int], overlap: int) -> np.ndarray:
-    """Negative log-likelihood of seq[1:] (one value per token), scored in context windows."""
-    ctx = subject.ctx_len
-    if ctx <= overlap + 1:
-        raise EvalError(f"window overlap {overlap} leaves nothing to score in a context of {ctx}")
-    out: list[np.ndarray] = []
-    pos, start = 1, 0  # pos: index of the first token not yet scored
-    while pos < len(seq):
-        end = min(len(seq), start + ctx)
-        lp = subject.token_logprobs(seq[start:end])
-        out.append(-lp[pos - start - 1:])
-        pos, start = end, max(0, end - overlap)
-    return np.concatenate(out) if out else np.zeros(0)
+    """Negative log-likelihood of seq[1:] (one value per token), scored in batched context windows."""
+    if subject.ctx_len < 2:
+        raise EvalError(f"a context of {subject.ctx_len} tokens leaves nothing to score")
+    spans = windows(len(seq), subject.ctx_len, overlap)
+    lps = subject.token_logprobs([seq[s:e] for s, e, _ in spans])
+    parts = [-lp[first - s - 1:] for (s, _, first), lp in zip(spans, lps)]
+    return np.concatenate(parts) if parts else np.zeros(0)
 
 
 def score_document(subject: Subject, text: str, overlap: int) -> DocScore:
-    ids = subject.encode(text)
-    seq = ([subject.bos_id] if subject.bos_id is not None else []) + ids
+    """The document's tokens and its closing EOS, predicted from an EOS (the end of the one before it)."""
+    seq = [subject.eos_id] + subject.encode(text) + [subject.eos_id]
     nll = sequence_nll(subject, seq, overlap)
     return DocScore(float(nll.sum()), len(nll), len(text.encode("utf-8")))
 

@@ -2,10 +2,12 @@
 
 Every suite sees only `Subject`: encode/decode, per-token log-probabilities of a window, and greedy
 generation that stops at end-of-sequence or at any region marker (a marker opens the next region, so the
-answer is over).
+answer is over). Training never shows a BOS: a document follows the previous one's EOS in the token stream,
+so EOS is what a scored document or a prompt starts from (as the trainer's own validation does).
 """
 from __future__ import annotations
 
+import inspect
 from pathlib import Path
 from typing import Protocol
 
@@ -21,14 +23,13 @@ class Subject(Protocol):
     vocab_size: int
     tokenizer_id: str | None
     seed: int | None               # the training seed: None when the untrained twin cannot be rebuilt
-    bos_id: int | None
     eos_id: int
     stop_ids: frozenset[int]
 
     def encode(self, text: str) -> list[int]: ...
     def decode(self, ids: list[int]) -> str: ...
-    def token_logprobs(self, ids: list[int]) -> np.ndarray:
-        """log p(ids[i] | ids[:i]) for i = 1 .. len(ids) - 1, in nats; len(ids) <= ctx_len."""
+    def token_logprobs(self, windows: list[list[int]]) -> list[np.ndarray]:
+        """For each window w (len(w) <= ctx_len): log p(w[i] | w[:i]) for i = 1 .. len(w) - 1, in nats."""
     def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
         """Greedy continuation of ids (without them), stopped at a stop id (not included)."""
 
@@ -59,7 +60,6 @@ class HFSubject:
         self.hyper_parameters = hyper_parameters
         self.ctx_len = int(model.config.max_position_embeddings)
         self.vocab_size = int(model.config.vocab_size)
-        self.bos_id = tokenizer.bos_id
         self.eos_id = tokenizer.eos_id
         self.stop_ids = frozenset({self.eos_id} | _marker_ids(tokenizer.encode))
 
@@ -69,13 +69,21 @@ class HFSubject:
     def decode(self, ids: list[int]) -> str:
         return self.tokenizer.decode(list(ids))
 
-    def token_logprobs(self, ids: list[int]) -> np.ndarray:
+    def token_logprobs(self, windows: list[list[int]], batch_size: int = 16) -> list[np.ndarray]:
+        # Windows are right-padded into batches: a causal model's outputs before the padding are unchanged.
         torch = self.torch
+        out: list[np.ndarray] = []
         with torch.no_grad():
-            x = torch.tensor([ids], dtype=torch.long)
-            logits = self.model(input_ids=x).logits[0, :-1].float()
-            lp = torch.log_softmax(logits, dim=-1).gather(1, x[0, 1:, None])[:, 0]
-        return lp.numpy().astype(np.float64)
+            for b in range(0, len(windows), batch_size):
+                chunk = windows[b:b + batch_size]
+                width = max(len(w) for w in chunk)
+                x = torch.full((len(chunk), width), self.eos_id, dtype=torch.long)
+                for i, w in enumerate(chunk):
+                    x[i, :len(w)] = torch.tensor(w, dtype=torch.long)
+                logits = self.model(input_ids=x).logits[:, :-1].float()
+                lp = torch.log_softmax(logits, dim=-1).gather(2, x[:, 1:, None])[..., 0].double().numpy()
+                out += [lp[i, :len(w) - 1] for i, w in enumerate(chunk)]
+        return out
 
     def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
         torch = self.torch
@@ -83,7 +91,7 @@ class HFSubject:
             x = torch.tensor([ids], dtype=torch.long)
             out = self.model.generate(
                 input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens, do_sample=False,
-                eos_token_id=sorted(self.stop_ids), pad_token_id=self.eos_id)
+                eos_token_id=sorted(self.stop_ids), pad_token_id=self.eos_id, use_cache=True)
         new = out[0, len(ids):].tolist()
         return _cut_at_stop(new, self.stop_ids)
 
@@ -101,7 +109,9 @@ class HFSubject:
         if self.hyper_parameters:
             from trainers.model import LlamaLM
 
-            model = LlamaLM(**{k: v for k, v in self.hyper_parameters.items() if k != "init_from"}).model
+            accepted = inspect.signature(LlamaLM.__init__).parameters
+            hp = {k: v for k, v in self.hyper_parameters.items() if k in accepted and k not in ("self", "init_from")}
+            model = LlamaLM(**hp).model
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
@@ -136,7 +146,6 @@ class GGUFSubject:
         self.tokenizer_id = None
         self.ctx_len = int(self.llm.n_ctx())
         self.vocab_size = int(self.llm.n_vocab())
-        self.bos_id = int(self.llm.token_bos())
         self.eos_id = int(self.llm.token_eos())
         self.stop_ids = frozenset({self.eos_id} | _marker_ids(self.encode))
 
@@ -146,13 +155,16 @@ class GGUFSubject:
     def decode(self, ids: list[int]) -> str:
         return self.llm.detokenize(list(ids), special=True).decode("utf-8", errors="replace")
 
-    def token_logprobs(self, ids: list[int]) -> np.ndarray:
-        self.llm.reset()
-        self.llm.eval(list(ids))
-        logits = np.asarray(self.llm.scores[: len(ids) - 1], dtype=np.float64)
-        m = logits.max(axis=1, keepdims=True)
-        logz = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
-        return logits[np.arange(len(ids) - 1), ids[1:]] - logz
+    def token_logprobs(self, windows: list[list[int]]) -> list[np.ndarray]:
+        out = []
+        for ids in windows:
+            self.llm.reset()
+            self.llm.eval(list(ids))
+            logits = np.asarray(self.llm.scores[: len(ids) - 1], dtype=np.float64)
+            m = logits.max(axis=1, keepdims=True)
+            logz = (m + np.log(np.exp(logits - m).sum(axis=1, keepdims=True)))[:, 0]
+            out.append(logits[np.arange(len(ids) - 1), ids[1:]] - logz)
+        return out
 
     def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
         self.llm.reset()

@@ -1,0 +1,110 @@
+"""python -m exporters {hf,gguf,serve,card} ...: parses, calls the exporter functions, prints one line each."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from exporters.errors import ExportError
+
+
+def _source_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--ckpt", help="a trainers checkpoint (.ckpt)")
+    g.add_argument("--hf", help="a folder written by `python -m exporters hf`")
+
+
+def _lake_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--lake", help="the lake the model was trained from (default: the one its checkpoint records)")
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m exporters")
+    sub = ap.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("hf", help="Hugging Face folder: safetensors, config, tokenizer, model card, licence manifest")
+    _source_args(p)
+    p.add_argument("--out", required=True)
+    _lake_arg(p)
+    p = sub.add_parser("gguf", help="one GGUF file (llama.cpp, Ollama, LocalAI) and an Ollama Modelfile beside it")
+    _source_args(p)
+    p.add_argument("--out", required=True, help="X.gguf")
+    p.add_argument("--type", default="f16", help="f32 | f16 | q8_0 | q4_k (default f16)")
+    p.add_argument("--name", default="repo-llm")
+    p = sub.add_parser("serve", help="OpenAI-compatible endpoint on 127.0.0.1 (llama-cpp-python's server)")
+    p.add_argument("--gguf", required=True)
+    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--n-ctx", type=int, default=0, help="context size (0: the model's)")
+    p.add_argument("--smoke", metavar="PROMPT", help="start the server, ask one completion, print it, stop")
+    p.add_argument("--max-tokens", type=int, default=32, help="with --smoke")
+    p = sub.add_parser("card", help="README.md model card and dataset_license_manifest.csv")
+    _source_args(p)
+    p.add_argument("--out", required=True, help="folder to write them into")
+    _lake_arg(p)
+    sub.add_parser("merge-lora", help="not implemented yet")
+    return ap
+
+
+def _write_card(source, out: Path, lake: str | None) -> str:
+    from exporters.card import write_card
+    from exporters.license_manifest import write_manifest
+    from exporters.training_data import read_training_data
+
+    recorded = source.meta.get("lake")
+    if lake is None and (recorded is None or not Path(recorded).exists()):
+        # the checkpoint's lake is gone (or it names none): say so, in the card and here
+        print(f"note: lake {recorded} not found; the card has no data composition and no manifest (use --lake)",
+              file=sys.stderr)
+        write_card(source, None, out)
+        return str(out / "README.md")
+    lake = lake or recorded
+    data = read_training_data(lake, source.meta, source.meta.get("exported_from") or source.origin)
+    write_card(source, data, out)
+    write_manifest(data, out)
+    return f"{out / 'README.md'} and {out / 'dataset_license_manifest.csv'} ({len(data.per_repository())} repositories)"
+
+
+def run(args: argparse.Namespace) -> None:
+    from exporters.source import load_source, parameter_count
+
+    if args.command == "merge-lora":
+        raise ExportError("merge-lora is not implemented yet")
+    if args.command == "serve":
+        from exporters import serve
+        if args.smoke is not None:
+            reply = serve.smoke(Path(args.gguf), args.smoke, args.max_tokens)
+            print(json.dumps(reply, ensure_ascii=False))
+        else:
+            print(f"serving {args.gguf} on http://{serve.HOST}:{args.port}/v1 (Ctrl-C stops)", file=sys.stderr)
+            serve.serve_forever(Path(args.gguf), args.port, args.n_ctx)
+        return
+    source = load_source(ckpt=args.ckpt, hf=args.hf)
+    if args.command == "hf":
+        from exporters.hf_export import write_hf
+        out = write_hf(source, Path(args.out))
+        card = _write_card(source, out, args.lake)
+        print(f"hf: {out} ({parameter_count(source.model):,} parameters); card: {card}")
+    elif args.command == "gguf":
+        from exporters.gguf_export import write_gguf
+        from exporters.modelfile import write_modelfile
+        out = write_gguf(source.model, source.tokenizer_path, Path(args.out), args.type, args.name)
+        mf = write_modelfile(out, source.model.config.max_position_embeddings)
+        print(f"gguf: {out} ({args.type}, {out.stat().st_size / 2**20:.1f} MiB); ollama: {mf}")
+    elif args.command == "card":
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        print(f"card: {_write_card(source, out, args.lake)}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = parser().parse_args(argv)
+    try:
+        run(args)
+    except ExportError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    return 0

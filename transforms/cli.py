@@ -1,0 +1,45 @@
+"""python -m transforms run [--only MODEL] [--dry-run] [--force] | funnel | audit  [--lake DIR]"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from lake import Lake, LakeError
+from transforms.errors import TransformError
+
+
+def _parser(command: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=f"python -m transforms {command}")
+    p.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
+    if command == "run":
+        p.add_argument("--only", metavar="MODEL", help="run one step or SQL model (even if up to date)")
+        p.add_argument("--dry-run", action="store_true", help="say what would run or be skipped, change nothing")
+        p.add_argument("--force", action="store_true", help="run every step, changed or not")
+    return p
+
+
+def main(argv: list[str]) -> int:
+    command, rest = argv[0], argv[1:]
+    args = _parser(command).parse_args(rest)
+    try:
+        with Lake(args.lake) as lake:
+            if command == "run":
+                from transforms.pipeline import run
+                run(lake, only=args.only, dry_run=args.dry_run, force=args.force, echo=print)
+                return 0
+            if command == "funnel":
+                from transforms.funnel import format_funnel, funnel
+                print(format_funnel(*funnel(lake)))
+                return 0
+            from transforms.audit import audit
+            offenders = audit(lake)
+            for line in offenders:
+                print(line)
+            if offenders:
+                print(f"audit failed: {len(offenders)} offender(s)", file=sys.stderr)
+                return 1
+            print("audit passed: licences allowed, no repository, cluster or fork across splits, no secret")
+            return 0
+    except (TransformError, LakeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2

@@ -1,0 +1,2 @@
+class TransformError(Exception):
+    """A transforms problem a user can act on; the CLI prints it on one line and exits 2."""
