@@ -4,6 +4,8 @@
 --
 -- Every document the corpus may train on, one row each, of an allowed repository:
 --   file       a clean file (filters passed, not an exact duplicate) that represents its near-dup cluster
+--   package_doc  the doc comment of a Go package ("// Package x ..." above the package clause), comment
+--              markers stripped, when at least min_package_doc_chars long: the natural language of a Go repository
 --   readme     a README from the API, where git gave none among the files
 --   structure  the repository's path list
 --   pull       a pull request with its diff and comments
@@ -22,6 +24,18 @@ file_docs AS (
     JOIN near_dup_clusters AS n USING (repo_id, path)
     JOIN files AS f USING (repo_id, path)
     WHERE c.drop_rule IS NULL AND n.is_representative
+),
+
+package_docs AS (
+    SELECT 'package_doc', 'files', repo_id, path, 'Go', "commit", NULL, NULL,
+           regexp_replace(doc_comment, '(^|\n)//[ ]?', '\1', 'g'), NULL, NULL, NULL, NULL, near_dup_cluster
+    FROM (
+        SELECT *, regexp_extract(content, '(?:^|\n)((?://[^\n]*\n)*// Package [^\n]*\n(?://[^\n]*\n)*)package ', 1)
+            AS doc_comment
+        FROM file_docs
+        WHERE language = 'Go' AND contains(content, '// Package ')
+    )
+    WHERE length(doc_comment) >= getvariable('min_package_doc_chars')
 ),
 
 readme_docs AS (
@@ -75,6 +89,7 @@ commit_docs AS (
 )
 
 SELECT * FROM file_docs
+UNION ALL SELECT * FROM package_docs
 UNION ALL SELECT * FROM readme_docs
 UNION ALL SELECT * FROM structure_docs
 UNION ALL SELECT * FROM pull_docs

@@ -7,6 +7,8 @@
 --   go_mostly_comments   CODE file in Go whose non-blank lines are >= half `//` comments (doc.go): MIX
 --   go_test_file         a _test.go file: CODE
 --   go_file              any other Go file: CODE
+--   package_doc_with_code  a Go package doc comment with an indented code block: MIX
+--   package_doc_prose    a Go package doc comment without one: NAT
 --   markdown_with_code   a Markdown file or README with a fenced or indented code block: MIX
 --   markdown_prose       a Markdown file or README without one (inline `names` allowed): NAT
 --   pull_with_code       a PR with a diff, a code block or inline code: MIX
@@ -33,6 +35,8 @@ categorised AS (
             WHEN kind = 'file' AND language = 'Go' AND comment_line_fraction >= 0.5 THEN 'go_mostly_comments'
             WHEN kind = 'file' AND language = 'Go' AND ends_with(path, '_test.go') THEN 'go_test_file'
             WHEN kind = 'file' AND language = 'Go' THEN 'go_file'
+            WHEN kind = 'package_doc' AND has_code_block THEN 'package_doc_with_code'
+            WHEN kind = 'package_doc' THEN 'package_doc_prose'
             WHEN kind IN ('file', 'readme') AND has_code_block THEN 'markdown_with_code'
             WHEN kind IN ('file', 'readme') THEN 'markdown_prose'
             WHEN kind = 'pull' AND (has_diff OR has_code_block OR has_inline_code) THEN 'pull_with_code'
@@ -49,8 +53,8 @@ SELECT
     c.doc_id AS sample_id,
     s.split,
     CASE
-        WHEN c.category_rule IN ('go_mostly_comments', 'markdown_with_code', 'pull_with_code', 'issue_with_code') THEN 'MIX'
-        WHEN c.category_rule IN ('markdown_prose', 'pull_prose', 'issue_prose') THEN 'NAT'
+        WHEN c.category_rule IN ('go_mostly_comments', 'package_doc_with_code', 'markdown_with_code', 'pull_with_code', 'issue_with_code') THEN 'MIX'
+        WHEN c.category_rule IN ('package_doc_prose', 'markdown_prose', 'pull_prose', 'issue_prose') THEN 'NAT'
         ELSE 'CODE'
     END AS category,
     c.category_rule,

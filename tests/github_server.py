@@ -173,6 +173,7 @@ class Hit:
     resource: str
     charged: int
     token: str | None
+    operation: str | None = None  # the GraphQL operation's name
 
 
 class FakeGitHub:
@@ -304,9 +305,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(raw)
 
-    def _record(self, status, resource, charged, token):
+    def _record(self, status, resource, charged, token, operation=None):
         with self.gh.lock:
-            self.gh.hits.append(Hit(self.command, self.path, status, resource, charged, token))
+            self.gh.hits.append(Hit(self.command, self.path, status, resource, charged, token, operation))
 
     def _fault(self) -> Fault | None:
         path = urlsplit(self.path).path
@@ -409,7 +410,8 @@ class _Handler(BaseHTTPRequestHandler):
         if result.errors:
             out["errors"] = [{"message": e.message, "type": (e.extensions or {}).get("type", "INTERNAL"),
                               "path": e.path} for e in result.errors]
-        self._record(200, "graphql", cost, token)
+        op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
+        self._record(200, "graphql", cost, token, op.name.value if op.name else None)
         self._send(200, out, gh.rate_headers(token, "graphql"), truncate=truncate)
 
     def _primary_limited(self, token: str, resource: str) -> None:

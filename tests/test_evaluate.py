@@ -267,3 +267,23 @@ def test_evaluate_cli_rejects_a_missing_checkpoint_in_one_line(tmp_path, capsys)
 def test_evaluate_cli_rejects_an_unknown_suite(tmp_path, capsys):
     assert evaluate_cli(tmp_path / "lake", "--ckpt", "x.ckpt", "--suite", "poetry") == 2
     assert "poetry" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_evaluate_gguf_export_scores_the_same_bits_per_byte_as_its_checkpoint(evaluated, tmp_path):
+    """The exporter's f32 GGUF, scored through llama.cpp, on the same held-out bytes as the checkpoint."""
+    lake_path, ckpt, eval_run, _, _ = evaluated
+    gguf = tmp_path / "tiny.gguf"
+    p = subprocess.run([sys.executable, "-m", "exporters", "gguf", "--ckpt", str(ckpt), "--out", str(gguf),
+                        "--type", "f32"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert evaluate_cli(lake_path, "--gguf", str(gguf), "--suite", "lm", "--limit", "5",
+                        "--report", str(tmp_path / "r")) == 0
+    with Lake(lake_path) as lk:
+        rows = lk.query("SELECT checkpoint, category, value FROM evals WHERE suite = 'lm' AND metric = 'bits_per_byte' "
+                        "AND system = 'model' AND (eval_run = ? OR checkpoint = ?)", [eval_run, str(gguf)]).to_pylist()
+    ours = {r["category"]: r["value"] for r in rows if r["checkpoint"] == str(ckpt)}
+    theirs = {r["category"]: r["value"] for r in rows if r["checkpoint"] == str(gguf)}
+    assert ours.keys() == theirs.keys() and ours
+    for category in ours:
+        assert theirs[category] == pytest.approx(ours[category], rel=2e-3), category

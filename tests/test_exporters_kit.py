@@ -8,6 +8,7 @@ Lightning-layout checkpoint with the provenance trainers.checkpoint.load_model r
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import subprocess
@@ -27,7 +28,8 @@ from transforms.tokenizer import SPM_OPTIONS, Tokenizer, marker_piece
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB = 1024
 SEQ = 128
-STEPS = 40
+STEPS = 16
+BATCH = 4
 # Repositories of the kit lake: (repo_id, licence, GOROOT packages as its files). The last has no samples.
 REPOS = (("golang/go", "BSD-3-Clause", ("strings", "bufio", "sort")),
          ("example/textproto", "MIT", ("net/textproto", "unicode/utf8")),
@@ -35,6 +37,7 @@ REPOS = (("golang/go", "BSD-3-Clause", ("strings", "bufio", "sort")),
 VAL_PACKAGES = ("bytes",)  # held out: the "validation-like samples" of the logit comparisons
 
 
+@functools.cache
 def goroot() -> Path:
     out = subprocess.run([str(ROOT / ".venv/bin/go"), "env", "GOROOT"], capture_output=True, text=True, check=True)
     return Path(out.stdout.strip())
@@ -84,14 +87,14 @@ def _train_checkpoint(path: Path, tok: Tokenizer, texts: list[str], meta: dict) 
 
     torch.manual_seed(0)
     # d_model 256: k-quant blocks are 256 wide, so q4_k really quantises the attention matrices
-    lm = LlamaLM(vocab_size=tok.vocab_size, d_model=256, n_layers=2, n_heads=4, n_kv_heads=2, max_seq_len=SEQ * 2,
-                 tie_embeddings=True, seed=0)
+    lm = LlamaLM(vocab_size=tok.vocab_size, d_model=256, n_layers=2, n_heads=4, n_kv_heads=2, ffn_hidden=512,
+                 max_seq_len=SEQ * 2, tie_embeddings=True, seed=0)
     ids = torch.tensor([t for text in texts for t in tok.encode(text) + [tok.eos_id]])
-    opt = torch.optim.AdamW(lm.model.parameters(), lr=3e-3)
+    opt = torch.optim.AdamW(lm.model.parameters(), lr=5e-3)
     gen = torch.Generator().manual_seed(0)
     lm.model.train()
     for _ in range(STEPS):
-        start = torch.randint(0, len(ids) - SEQ - 1, (8,), generator=gen)
+        start = torch.randint(0, len(ids) - SEQ - 1, (BATCH,), generator=gen)
         x = torch.stack([ids[s:s + SEQ + 1] for s in start.tolist()])
         loss = lm.model(input_ids=x[:, :-1], labels=x[:, 1:].clone()).loss  # HF shifts labels itself
         opt.zero_grad()
@@ -99,7 +102,7 @@ def _train_checkpoint(path: Path, tok: Tokenizer, texts: list[str], meta: dict) 
         opt.step()
     lm.model.eval()
     torch.save({"state_dict": lm.state_dict(), "hyper_parameters": dict(lm.hparams), "global_step": STEPS,
-                "repo_llm": {**meta, "step": STEPS, "tokens_seen": STEPS * 8 * SEQ, "seq_len": SEQ}}, path)
+                "repo_llm": {**meta, "step": STEPS, "tokens_seen": STEPS * BATCH * SEQ, "seq_len": SEQ}}, path)
 
 
 def _fill_lake(lake_path: Path, tok: Tokenizer) -> tuple[int, list[str], int]:

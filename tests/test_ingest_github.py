@@ -149,3 +149,23 @@ def test_search_refuses_pages_past_1000_results(github):
     from ingest.github import GitHubError
     with pytest.raises(GitHubError, match="HTTP 422: Only the first 1000 search results are available"):
         client.get("/search/repositories", {"q": "language:Go", "per_page": 100, "page": 11})
+
+
+def test_cli_fetch_from_top_skips_repositories_excluded_for_their_licence(github, tmp_path, monkeypatch, capsys):
+    from ingest.github import cli
+
+    good = F.build_repo("acme", "widget", repo_id=42, n_pulls=3, stars=900)
+    unlicensed = F.build_repo("acme", "mystery", repo_id=43, n_pulls=3, stars=800, license=None)
+    gh = github([good, unlicensed])
+    monkeypatch.setenv("GITHUB_TOKEN", "test-token")
+    monkeypatch.delenv("GITHUB_TOKENS", raising=False)
+    common = ["--api-url", gh.url, "--lake", str(tmp_path / "lake")]
+    assert cli.main(["github", "top", "--language", "Go", "--n", "10", *common]) == 0
+    assert cli.main(["github", "fetch", "--from-top", *common]) == 0
+    out = capsys.readouterr().out
+    assert "2 repositories (1 excluded for their licence)" in out and "1/1 repositories" in out
+    from lake import Lake
+    with Lake(tmp_path / "lake") as lake:
+        assert lake.query("SELECT DISTINCT repo_id FROM github_pulls").column(0).to_pylist() == ["acme/widget"]
+        run = lake.query("SELECT command, status, args FROM runs ORDER BY started_at").to_pylist()
+        assert [(r["command"], r["status"]) for r in run] == [("ingest github top", "ok"), ("ingest github fetch", "ok")]

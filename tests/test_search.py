@@ -132,6 +132,15 @@ def test_index_built_with_another_model_is_rebuilt_and_searched_with_that_model(
         assert PLANTED["sample_id"] in _ids(search(lk, PLANTED_QUERY, k=3, mode="vector", embedder=second))
 
 
+def test_index_limit_embeds_part_and_the_next_run_the_rest(tmp_path, embedder):
+    with Lake(tmp_path / "lake") as lk:
+        lk.write("samples", corpus_rows(), mode="upsert")
+        part = index_samples(lk, IndexConfig(limit=5), embedder=embedder, progress=False)
+        assert (part.embedded, part.remaining, part.rows) == (5, len(DOCS) - 5, 5)
+        rest = index_samples(lk, IndexConfig(), embedder=embedder, progress=False)
+        assert (rest.embedded, rest.unchanged, rest.remaining, rest.rows) == (len(DOCS) - 5, 5, 0, len(DOCS))
+
+
 def test_cli_search_prints_json_results(indexed, capsys):
     lk, _ = indexed
     assert main(["search", PLANTED_QUERY, "--k", "3", "--mode", "fts", "--format", "json",
@@ -163,7 +172,7 @@ def test_python_m_lake_index_then_search_end_to_end(tmp_path):
                                     capture_output=True, text=True, timeout=300)
     out = run("index", "--category", "NAT,MIX")
     assert out.returncode == 0, out.stderr
-    assert "embedded 9," in out.stdout
+    assert "embedded 9," in out.stdout and "; 9 rows" in out.stdout
     out = run("search", PLANTED_QUERY, "--k", "3")
     assert out.returncode == 0, out.stderr
     assert "PR #412" in out.stdout and "acme/webkit" in out.stdout

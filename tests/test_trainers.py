@@ -129,13 +129,15 @@ def test_fit_bad_lake_is_one_line_error(tmp_path, capsys):
 
 def test_fit_stops_on_nonfinite_loss_with_checkpoint_from_before(go_lake, tmp_path, capsys):
     rc = main(fit_args(go_lake, tmp_path / "run", "--trainer.max_steps", "20", "--model.lr", "1e30",
-                       "--model.warmup_steps", "0", "--trainer.gradient_clip_val", "null"))
-    err = capsys.readouterr().err
-    assert rc == 2 and "training loss is" in err and "saved to" in err
-    saved = list((tmp_path / "run/checkpoints").glob("nonfinite-step*.ckpt"))
-    assert len(saved) == 1
-    state = torch.load(saved[0], map_location="cpu", weights_only=False)
+                       "--model.warmup_steps", "0", "--trainer.gradient_clip_val", "null", "--checkpoint_every", "1"))
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert rc == 2 and "training loss is" in err and "checkpoint" in err
+    failed_at = int(err.split(" at step ")[1].split(":")[0])
+    named = Path(err.rsplit(" ", 1)[1])
+    state = torch.load(named, map_location="cpu", weights_only=False)
+    assert state["global_step"] <= failed_at
     assert all(torch.isfinite(v).all() for v in state["state_dict"].values())
+    assert not (tmp_path / "run/checkpoints/final.ckpt").exists()
 
 
 def _subprocess(args, **kw):

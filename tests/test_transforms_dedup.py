@@ -26,7 +26,7 @@ def test_go_tokens_keep_operators_case_and_literals():
 def test_shingles_depend_on_token_order():
     h = dedup.ShingleHasher(5)
     a, b = h("a b c d e f"), h("f e d c b a")
-    assert len(a) == 2 and len(np.intersect1d(a, b)) == 0
+    assert len(a) == 2 and len(np.intersect1d(a, b)) == 0 and len(h("a b c")) == 1 and len(h("")) == 0
     assert np.array_equal(h("a  b\nc d\te f"), a)  # whitespace is not a token
 
 

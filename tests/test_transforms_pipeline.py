@@ -66,7 +66,9 @@ func Config() map[string]string {{
 }}
 '''
 
-DOC_GO = "// Package tool does useful things.\n//\n// It has helpers for words, numbers and names.\n// Each helper is small.\n// They are tested.\n// They are documented.\npackage tool\n"
+DOC_GO = ("// Copyright 2024 The Acme Authors.\n\n// Package tool does useful things with words, numbers and names.\n//\n"
+          "// Each helper is small, takes plain values and returns plain values, so that the callers never\n"
+          "// need to learn a new type. They are tested and they are documented.\npackage tool\n")
 ENCODED = "package tool\n\nvar blob = \"\" +\n" + "".join(
     f'\t"{hashlib.sha512(str(i).encode()).hexdigest()[:76]}" +\n' for i in range(40)) + '\t""\n'
 TOOL_FILES = {
@@ -182,11 +184,18 @@ def test_planted_secrets_are_replaced_by_placeholders_before_gold(corpus):
 def test_categories_follow_the_documented_rules(corpus):
     lake, _ = corpus
     got = {(r["repo_id"], r["path"]): (r["category"], r["category_rule"]) for r in q(
-        lake, "SELECT repo_id, path, category, category_rule FROM samples WHERE source_table = 'files'")}
+        lake, "SELECT repo_id, path, category, category_rule FROM samples WHERE source_table = 'files'"
+               " AND regexp_matches(text, '^<REPO>[^\\n]*\\n<FILE path=')")}
     by_path = {p: v for (_, p), v in got.items()}
     assert by_path["README.md"] == ("NAT", "markdown_prose")
     assert by_path["docs/guide.md"] == ("MIX", "markdown_with_code")
     assert by_path["doc.go"] == ("MIX", "go_mostly_comments")
+    doc = q(lake, "SELECT category, category_rule, text FROM samples"
+                  " WHERE regexp_matches(text, '^<REPO>[^\\n]*\\n<DOC path=doc.go>')")
+    assert [(d["category"], d["category_rule"]) for d in doc] == [("NAT", "package_doc_prose")]
+    assert doc[0]["text"].endswith("\nPackage tool does useful things with words, numbers and names.\n\nEach helper is small,"
+                                   " takes plain values and returns plain values, so that the callers never\n"
+                                   "need to learn a new type. They are tested and they are documented.\n")
     assert by_path["util_test.go"] == ("CODE", "go_test_file")
     assert by_path["config.go"] == ("CODE", "go_file")
     pull = q(lake, "SELECT category, category_rule, text FROM samples WHERE source_table = 'git_pulls'")

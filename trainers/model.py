@@ -69,6 +69,9 @@ class LlamaLM(L.LightningModule):
                 tie_embeddings, norm_eps = (arch[k] for k in ARCHITECTURE)
             self.base_meta = base.get("repo_llm", {})
         self.save_hyperparameters()
+        # LightningCLI records the values it was given; the checkpoint must carry the architecture actually built.
+        self.hparams.update(zip(ARCHITECTURE, (vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_hidden,
+                                               max_seq_len, rope_theta, tie_embeddings, norm_eps)))
         # Seeded here so that the initial weights depend on the seed alone, not on what ran before.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -126,12 +129,18 @@ class LlamaLM(L.LightningModule):
             bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
         if not bad:
             return
-        # The weights are still those of before this step: save them, then stop.
-        path = self.trainer.checkpoint_callback.dirpath if self.trainer.checkpoint_callback else self.trainer.default_root_dir
-        path = f"{path}/nonfinite-step{self.global_step}.ckpt"
-        self.trainer.save_checkpoint(path)
-        raise TrainerError(f"training loss is {loss.item()} at step {self.global_step}: stopped; "
-                           f"weights from before this step saved to {path}")
+        # Save the weights that gave this loss only if they are still finite (then they are the state from
+        # before this step); otherwise the last periodic checkpoint is the one from before the divergence.
+        cb = self.trainer.checkpoint_callback
+        if all(bool(torch.isfinite(p).all()) for p in self.parameters()):
+            folder = cb.dirpath if cb is not None and cb.dirpath else self.trainer.default_root_dir
+            path = f"{folder}/nonfinite-step{self.global_step}.ckpt"
+            self.trainer.save_checkpoint(path)
+            where = f"weights from before this step saved to {path}"
+        else:
+            last = cb.last_model_path if cb is not None else ""
+            where = f"the weights are already non-finite; last finite checkpoint: {last or 'none saved yet'}"
+        raise TrainerError(f"training loss is {loss.item()} at step {self.global_step}: stopped; {where}")
 
     def _log_throughput(self, batch: dict) -> None:
         now = time.perf_counter()

@@ -42,13 +42,14 @@ class TransformConfig:
     test_percent: int = 10
     # The salt is chosen for the embedded corpus (python -m ingest goroot): golang/go, 90% of its bytes,
     # lands in train and val and test each get NAT, MIX and CODE samples. Any other salt is as valid.
-    split_salt: str = "repo-llm-34"
+    split_salt: str = "repo-llm-62"
     # documents and SFT pairs
     max_diff_bytes: int = 32_000        # a commit or PR diff longer than this is no sample and no prompt
     max_commit_files: int = 50          # more changed files than this: an import or a vendoring, not a change
     min_subject_chars: int = 10
     max_subject_chars: int = 80
     max_message_chars: int = 4_000
+    min_package_doc_chars: int = 200    # a package doc comment shorter than this is one line of boilerplate
     allowed_licenses: tuple[tuple[str, str, int], ...] = field(default=OSI_LICENSES)
 
     def sql_variables(self) -> dict[str, object]:

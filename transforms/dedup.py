@@ -55,40 +55,42 @@ def fmix32(h: np.ndarray) -> np.ndarray:
     return h ^ (h >> _U32(16))
 
 
-class ShingleHasher:
-    """Text -> the sorted unique 32-bit hashes of its k-token shingles.
+class _TokenHashes(dict):
+    """Token -> the first 8 bytes of its sha1, computed on first sight (the vocabulary is small)."""
 
-    A token's hash is sha1 of its UTF-8 bytes (cached: the vocabulary is small); a shingle's is a
-    position-weighted sum of its tokens' hashes, avalanched, top 32 bits. A text shorter than k tokens is one shingle.
+    def __missing__(self, token: str) -> int:
+        h = int.from_bytes(hashlib.sha1(token.encode("utf-8", "surrogatepass")).digest()[:8], "little")
+        self[token] = h
+        return h
+
+
+class ShingleHasher:
+    """Text -> the 32-bit hashes of its k-token shingles, in text order (repeats kept: a minimum ignores them).
+
+    A shingle's hash is a position-weighted sum of its tokens' hashes, avalanched, top 32 bits.
+    A text shorter than k tokens is one shingle; a text without tokens has none.
     """
 
     def __init__(self, k: int = 5):
         if not 1 <= k <= len(_POSITION_MULTIPLIERS):
             raise ValueError(f"shingle length {k} outside 1..{len(_POSITION_MULTIPLIERS)}")
         self.k = k
-        self._token_hash: dict[str, int] = {}
-
-    def _token_hashes(self, tokens: list[str]) -> np.ndarray:
-        cache = self._token_hash
-        missing = [t for t in set(tokens) if t not in cache]
-        for t in missing:
-            cache[t] = int.from_bytes(hashlib.sha1(t.encode("utf-8", "surrogatepass")).digest()[:8], "little")
-        return np.fromiter(map(cache.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
+        self._token_hash = _TokenHashes()
 
     def __call__(self, text: str) -> np.ndarray:
         tokens = GO_TOKEN.findall(text)
         if not tokens:
             return np.empty(0, dtype=_U32)
-        t = self._token_hashes(tokens)
+        t = np.fromiter(map(self._token_hash.__getitem__, tokens), dtype=np.uint64, count=len(tokens))
         k = min(self.k, len(t))
         n = len(t) - k + 1
-        h = np.zeros(n, dtype=np.uint64)
-        for i in range(k):
+        h = t[:n] * _POSITION_MULTIPLIERS[0]
+        for i in range(1, k):
             h += t[i:i + n] * _POSITION_MULTIPLIERS[i]
         h ^= h >> np.uint64(33)
         h *= np.uint64(0xFF51AFD7ED558CCD)
         h ^= h >> np.uint64(33)
-        return np.unique((h >> np.uint64(32)).astype(_U32))
+        return (h >> np.uint64(32)).astype(_U32)
 
 
 class MinHasher:

@@ -17,6 +17,8 @@ from transforms.config import TransformConfig
 
 
 def _key(row: dict) -> str:
+    if row["kind"] == "package_doc":
+        return f"doc={row['path']}"
     for k in ("path", "pr_number", "issue_number", "commit"):
         if row.get(k) is not None:
             return f"{k}={row[k]}"
@@ -31,6 +33,8 @@ def render(row: dict) -> str:
     kind, repo = row["kind"], row["repo_id"]
     if kind == "file":
         return grammar.render_file(repo, row["path"], row["content"])
+    if kind == "package_doc":
+        return grammar.render_package_doc(repo, row["path"], row["content"])
     if kind == "readme":
         return grammar.render_readme(repo, row["content"])
     if kind == "structure":

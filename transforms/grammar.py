@@ -23,6 +23,7 @@ MARKERS: tuple[str, ...] = (
     "<ISSUE>",         # an issue title and body
     "<COMMIT_MSG>",
     "<README>",
+    "<DOC path=",      # a Go package's documentation (its doc comment as prose): <DOC path=dir/file.go>
     "<PROMPT>",        # SFT: what the model is given
     "<RESPONSE>",      # SFT: what it must produce (the loss is masked to this)
 )
@@ -40,6 +41,7 @@ PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 #
 #   file      := <REPO> <FILE path=P>\n content            (a Go or Markdown file at HEAD)
 #   readme    := <REPO> <README> block
+#   package   := <REPO> <DOC path=P>\n doc comment text, `//` markers removed
 #   structure := <REPO> <STRUCTURE> block of paths, one a line
 #   pull      := <REPO> <PR_TITLE> inline, <PR_BODY> block, <FILES> block, <DIFF> block, <COMMENTS> {<COMMENT> block}
 #   issue     := <REPO> <ISSUE> inline title, block body, <COMMENTS> {<COMMENT> block}
@@ -64,6 +66,10 @@ def _comments(comments) -> str:
 
 def render_file(repo_id: str, path: str, content: str) -> str:
     return _inline("<REPO>", repo_id) + _inline("<FILE path=", f"{path}>") + content
+
+
+def render_package_doc(repo_id: str, path: str, text: str) -> str:
+    return _inline("<REPO>", repo_id) + _inline("<DOC path=", f"{path}>") + text
 
 
 def render_readme(repo_id: str, content: str) -> str:

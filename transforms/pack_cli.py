@@ -8,8 +8,7 @@ from collections import defaultdict
 
 from lake import Lake, LakeError
 from transforms.packer import PackConfig, pack, verify_shards
-from transforms.shard_format import ShardError
-from transforms.tokenizer import TokenizerError
+from transforms.errors import TransformError
 
 
 def parser() -> argparse.ArgumentParser:
@@ -44,7 +43,7 @@ def main(argv: list[str]) -> int:
                                  packed=len(result.packed), skipped=len(result.skipped),
                                  repaired=len(result.repaired), seconds=round(result.seconds, 1),
                                  mb_per_s=round(result.mb_per_s, 2))
-    except (ShardError, TokenizerError, LakeError) as e:
+    except (TransformError, LakeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     totals: dict = defaultdict(lambda: [0, 0, 0])

@@ -10,9 +10,9 @@ sample id of every document), and one `shards` row per shard (path, split, categ
 documents, sha256, tokenizer_id, lake_snapshot, and the sample range it holds).
 
 How:
-- `lake_snapshot` is the last lake snapshot that changed `samples`; the samples are read from a read-only
-  view at that snapshot, so a pack names exactly what it read, and packing again later (after other tables
-  moved on) finds the same shards.
+- `lake_snapshot` is the last lake snapshot that changed `samples`; the samples are read as of that
+  snapshot (DuckLake time travel, `samples AT (VERSION => N)`), so a pack names exactly what it read, and
+  packing again later (after other tables moved on) finds the same shards.
 - Documents are ordered by (split, category, sample_id) -- sample_id is a sha256, so this is a fixed
   shuffle -- and cut into shards of about `shard_bytes` of text using the `bytes` column alone: which
   documents a shard holds is known without encoding the ones before it, which is what makes a shard
@@ -41,7 +41,6 @@ from typing import Iterator
 
 import numpy as np
 
-from lake import Lake
 from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify
 from transforms.tokenizer import Tokenizer, load_tokenizer
 
@@ -108,15 +107,11 @@ def samples_snapshot(lake) -> int:
     return int(last)
 
 
-def read_view(lake, snapshot: int) -> Lake:
-    """A read-only Lake at `snapshot`, attached to the same catalog as `lake`."""
-    loc = lake.location
-    if loc.backend == "sqlite":
-        return Lake(loc.root, data_path=loc.data_path, snapshot=snapshot)
-    return Lake(loc.catalog.removeprefix("ducklake:"), data_path=loc.data_path, snapshot=snapshot)
+def _samples_at(snapshot: int) -> str:
+    return f"samples AT (VERSION => {int(snapshot)})"
 
 
-def plan_shards(view, shard_bytes: int) -> list[ShardPlan]:
+def plan_shards(lake, snapshot: int, shard_bytes: int) -> list[ShardPlan]:
     """Cut every (split, category) into shards of about `shard_bytes` text bytes (a document is never split)."""
     plans: list[ShardPlan] = []
     current: dict | None = None
@@ -125,7 +120,7 @@ def plan_shards(view, shard_bytes: int) -> list[ShardPlan]:
         if current and current["documents"]:
             plans.append(ShardPlan(**current))
 
-    for batch in view.stream("SELECT split, category, sample_id, bytes FROM samples "
+    for batch in lake.stream(f"SELECT split, category, sample_id, bytes FROM {_samples_at(snapshot)} "
                              "ORDER BY split, category, sample_id", batch_rows=65_536):
         cols = [batch.column(c).to_pylist() for c in ("split", "category", "sample_id", "bytes")]
         for split, category, sid, nbytes in zip(*cols):
@@ -145,8 +140,8 @@ def plan_shards(view, shard_bytes: int) -> list[ShardPlan]:
     return plans
 
 
-def _shard_texts(view, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
-    reader = view.stream("SELECT sample_id, text FROM samples WHERE split = ? AND category = ? "
+def _shard_texts(lake, snapshot: int, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
+    reader = lake.stream(f"SELECT sample_id, text FROM {_samples_at(snapshot)} WHERE split = ? AND category = ? "
                          "AND sample_id BETWEEN ? AND ? ORDER BY sample_id",
                          [plan.split, plan.category, plan.first_sample_id, plan.last_sample_id], batch_rows)
     for batch in reader:
@@ -219,11 +214,11 @@ class _Encoder:
             self.pool.join()
 
 
-def _tasks(view, plans: list[ShardPlan], cfg: PackConfig) -> Iterator[tuple[tuple, list[str]]]:
+def _tasks(lake, snapshot: int, plans: list[ShardPlan], cfg: PackConfig) -> Iterator[tuple[tuple, list[str]]]:
     """((plan, sample_ids, last task of its shard?), texts) for every planned shard, in order."""
     for plan in plans:
         ids, texts, size = [], [], 0
-        for sid, text in _shard_texts(view, plan, cfg.batch_rows):
+        for sid, text in _shard_texts(lake, snapshot, plan, cfg.batch_rows):
             ids.append(sid)
             texts.append(text)
             size += len(text)
@@ -235,8 +230,8 @@ def _tasks(view, plans: list[ShardPlan], cfg: PackConfig) -> Iterator[tuple[tupl
 
 # -- the pack -------------------------------------------------------------------------------------
 def _existing_rows(lake, tokenizer_id: str, snapshot: int) -> dict[str, dict]:
-    rows = lake.query("SELECT * FROM shards WHERE tokenizer_id = ? AND lake_snapshot = ?",
-                      [tokenizer_id, snapshot]).to_pylist()
+    rows = lake.query("SELECT * FROM shards WHERE tokenizer_id = ? AND lake_snapshot = ? ORDER BY created_at",
+                      [tokenizer_id, snapshot]).to_pylist()  # a crashed run's appended rows are newer
     return {r["shard_id"]: r for r in rows}
 
 
@@ -266,25 +261,24 @@ def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
     snapshot = samples_snapshot(lake)
     dtype = dtype_for(tok.vocab_size)
     created = datetime.now(timezone.utc)
-    with read_view(lake, snapshot) as view:
-        plans = plan_shards(view, cfg.shard_bytes)
-        if not plans:
-            raise ShardError(f"no samples at lake snapshot {snapshot} (build the `samples` table first)")
-        existing = _existing_rows(lake, tok.tokenizer_id, snapshot)
-        rows, todo, skipped, repaired = {}, [], [], []
-        for plan in plans:
-            sid = plan.shard_id(tok.tokenizer_id, snapshot)
-            state = _is_complete(lake, existing.get(sid), plan)
-            if state:
-                rows[sid] = existing[sid]
-                skipped.append(sid)
-            else:
-                if state is None:
-                    print(f"shard {sid}: checksum mismatch, packing it again", file=sys.stderr)
-                    repaired.append(sid)
-                todo.append(plan)
-        if todo:
-            _pack_shards(lake, view, todo, tok, dtype, snapshot, cfg, created, rows)
+    plans = plan_shards(lake, snapshot, cfg.shard_bytes)
+    if not plans:
+        raise ShardError(f"no samples at lake snapshot {snapshot} (build the `samples` table first)")
+    existing = _existing_rows(lake, tok.tokenizer_id, snapshot)
+    rows, todo, skipped, repaired = {}, [], [], []
+    for plan in plans:
+        sid = plan.shard_id(tok.tokenizer_id, snapshot)
+        state = _is_complete(lake, existing.get(sid), plan)
+        if state:
+            rows[sid] = existing[sid]
+            skipped.append(sid)
+        else:
+            if state is None:
+                print(f"shard {sid}: checksum mismatch, packing it again", file=sys.stderr)
+                repaired.append(sid)
+            todo.append(plan)
+    if todo:
+        _pack_shards(lake, todo, tok, dtype, snapshot, cfg, created, rows)
     ordered = [rows[p.shard_id(tok.tokenizer_id, snapshot)] for p in plans]
     # one final commit naming exactly the planned shards of this (tokenizer, snapshot): stale rows go
     lake.write("shards", ordered, mode="scope", message=f"pack {tok.tokenizer_id} @ {snapshot}")
@@ -292,7 +286,7 @@ def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
                       skipped, repaired, sum(p.text_bytes for p in todo), time.monotonic() - t0)
 
 
-def _pack_shards(lake, view, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dtype, snapshot: int,
+def _pack_shards(lake, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dtype, snapshot: int,
                  cfg: PackConfig, created, rows: dict) -> None:
     from tqdm import tqdm
 
@@ -302,7 +296,7 @@ def _pack_shards(lake, view, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dt
     try:
         with tqdm(total=sum(p.text_bytes for p in todo), unit="B", unit_scale=True, desc="pack",
                   disable=not cfg.progress) as bar:
-            for (plan, sample_ids, last), tokens, lengths in encoder.map(_tasks(view, todo, cfg)):
+            for (plan, sample_ids, last), tokens, lengths in encoder.map(_tasks(lake, snapshot, todo, cfg)):
                 shard_id = plan.shard_id(tok.tokenizer_id, snapshot)
                 if writer is None:
                     writer = ShardWriter(base / shard_id, dtype)
@@ -319,8 +313,9 @@ def _pack_shards(lake, view, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dt
                        "created_at": created}
                 row.pop("index")
                 writer = None
-                # recorded at once: a run killed after this shard resumes after it
-                lake.write("shards", [row], mode="upsert")
+                # recorded at once, so that a run killed after this shard resumes after it; an append is half
+                # the cost of an upsert, and the final commit of pack() replaces these rows
+                lake.write("shards", [row], mode="append")
                 rows[shard_id] = row
                 bar.update(plan.text_bytes)
     finally:

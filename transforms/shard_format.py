@@ -29,9 +29,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from transforms.errors import TransformError
 
-class ShardError(Exception):
-    pass
+
+class ShardError(TransformError):
+    """A shard that is missing, truncated, corrupted or inconsistent with its manifest row."""
 
 
 def dtype_for(vocab_size: int) -> np.dtype:

@@ -50,6 +50,7 @@ import pyarrow.parquet as pq
 import sentencepiece as spm
 
 from transforms import grammar
+from transforms.errors import TransformError
 
 KIND = "sentencepiece"
 SPACE = "\u2581"  # SentencePiece's visible space
@@ -79,7 +80,7 @@ VAL_BYTES_PER_CATEGORY = 4 << 20  # text encoded to measure bytes per token on v
 _NEEDS_BYTES = re.compile("[\u2581\ud800-\udfff]")
 
 
-class TokenizerError(Exception):
+class TokenizerError(TransformError):
     """A tokenizer problem a user can act on; the CLI prints it on one line and exits 2."""
 
 

@@ -80,7 +80,9 @@ class Index:
         return _words_to_shingles(_words(text), self.vocab)
 
 
-@lru_cache(maxsize=4)
+_loaded: list[Index] = []  # the index is the same wherever it is cached: load or build it once per process
+
+
 def references(cache_dir: Path | None = None) -> Index:
     """(SPDX id, word bigrams) of every licence text with an SPDX-list id, and of ScanCode's full-text rules
     for those licences (the variants seen in the wild: "the name of the author may not be used", ...).
@@ -89,16 +91,18 @@ def references(cache_dir: Path | None = None) -> Index:
     cache_dir: where to keep the built index (reading ~20k rule files takes seconds), keyed by the data's version.
     """
     cache = cache_dir / f"licence-index-{version('licensedcode-data')}-{_INDEX_FORMAT}.pickle" if cache_dir else None
-    if cache is not None and cache.exists():
-        with cache.open("rb") as f:
-            return pickle.load(f)
-    refs = _build()
-    if cache is not None:
+    if not _loaded:
+        if cache is not None and cache.exists():
+            with cache.open("rb") as f:
+                _loaded.append(pickle.load(f))
+        else:
+            _loaded.append(_build())
+    if cache is not None and not cache.exists():
         tmp = cache.with_suffix(f".{os.getpid()}.tmp")
         with tmp.open("wb") as f:
-            pickle.dump(refs, f, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(_loaded[0], f, protocol=pickle.HIGHEST_PROTOCOL)
         tmp.replace(cache)  # atomic: a killed run never leaves half an index
-    return refs
+    return _loaded[0]
 
 
 def _build() -> Index:

@@ -103,7 +103,7 @@ class GitHubClient:
                     self.stats["http_attempts"] += 1
                     resp = self.session.request(method, url, headers=headers, json=body, timeout=self.config.timeout_s)
                     resp.content  # read the body now, so a truncated one is retried here
-                    return resp
+            return resp
         except _TRUNCATED:
             raise GitHubError(f"{method} {_display(url)}: the response body was cut short, "
                               f"{self.config.retries + 1} times") from None
@@ -113,7 +113,6 @@ class GitHubClient:
         except requests.exceptions.RequestException as e:
             raise GitHubError(f"{method} {_display(url)}: {type(e).__name__} after {self.config.retries} "
                               f"retries (is {urlsplit(url).netloc} reachable?)") from None
-        raise AssertionError("unreachable")
 
     def request(self, method: str, url: str, *, resource: str, body: dict | None = None,
                 conditional: bool = False) -> Answer:

@@ -21,12 +21,14 @@ class GitHubConfig:
     secondary_min_wait_s: float = 60.0   # GitHub: without retry-after, wait at least a minute ...
     secondary_max_wait_s: float = 900.0  # ... then back off exponentially, to this cap
     secondary_max_strikes: int = 8       # then give up with an error
-    # Page sizes. GraphQL cost ~ connection pages it could need / 100: 50 PRs x (comments 50, reviews 10 x
-    # comments 30, files 100) = 651 -> 7 points for 50 PRs with everything (REST: ~150 requests).
+    # Page sizes. GraphQL cost = connection pages it could need / 100: 50 PRs x (comments 50, reviews 5 x
+    # comments 30, files 100) = 1 + 50 + 50 + 250 + 50 = 401 -> 4 points for 50 PRs with everything (REST:
+    # ~150 requests). The reviews x review-comments term dominates; a PR with more than 5 reviews pays one
+    # follow-up query (1 point), which is cheaper than asking every PR for 10.
     pr_page: int = 50
     issue_page: int = 50
     comments_page: int = 50
-    reviews_page: int = 10
+    reviews_page: int = 5
     review_comments_page: int = 30
     files_page: int = 100
     labels_page: int = 20

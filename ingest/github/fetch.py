@@ -35,6 +35,14 @@ def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def _limit_key(row: dict) -> tuple:
+    return row["token_fingerprint"], row["resource"]
+
+
+def _limit_value(row: dict) -> tuple:
+    return row["window_limit"], row["remaining"], row["reset_at"]
+
+
 def split_repo(repo_id: str) -> tuple[str, str]:
     owner, _, name = repo_id.partition("/")
     if not owner or not name or "/" in name:
@@ -65,22 +73,27 @@ class RepoCollector:
         self.patches_via_rest = patches_via_rest
         self.progress = progress
         self.rows = 0
+        self._saved_limits = {_limit_key(r): _limit_value(r) for r in lake.query(
+            "SELECT * FROM github_rate_limits").to_pylist()}
 
     # -- committing ---------------------------------------------------------------------------
     def _commit(self, repo_id: str, page: Page, cursor: dict | None, etag_urls=(), message: str = "",
-                extra: list[Write] = ()) -> None:
-        """One lake commit: the page's rows, its cursor, the ETags of its answers, the rate-limit state."""
+                extra: list[Write] = (), final: bool = False) -> None:
+        """One lake commit: the page's rows, its cursor, the ETags of its answers (+ the rate-limit state)."""
         writes = page.writes() + list(extra)
         if cursor is not None:
             writes.append(Write("github_cursors", [{"repo_id": repo_id, "updated_at": _now(), **cursor}], "upsert"))
         etags = self.client.etags.take_pending(list(etag_urls))
         if etags:
             writes.append(Write("github_etags", etags, "upsert"))
+        if final:  # the budget left, once per repository (not per page: a write per table costs a commit)
+            limits = [r for r in self.client.limiter.state_rows()
+                      if self._saved_limits.get(_limit_key(r)) != _limit_value(r)]
+            if limits:
+                writes.append(Write("github_rate_limits", limits, "upsert"))
+                self._saved_limits.update({_limit_key(r): _limit_value(r) for r in limits})
         if not writes:
             return
-        limits = self.client.limiter.state_rows()
-        if limits:
-            writes.append(Write("github_rate_limits", limits, "upsert"))
         self.lake.commit(writes, message=f"github {repo_id} {message}".strip())
         self.rows += page.count()
 
@@ -106,7 +119,7 @@ class RepoCollector:
             stats["issues"] = self._crawl(repo_id, owner, name, "issues", cursors.get("issues"))
         self._readme(repo_id, owner, name)
         # The probe's ETag is trusted only once everything it vouches for is in the lake.
-        self._commit(repo_id, Page(), None, etag_urls=[probe.url], message="probe")
+        self._commit(repo_id, Page(), None, etag_urls=[probe.url], message="probe", final=True)
         return stats
 
     def _crawl(self, repo_id: str, owner: str, name: str, resource: str, cursor: dict | None) -> int:

@@ -21,22 +21,11 @@ from ingest.github.config import GitHubConfig
 
 log = logging.getLogger("ingest.github")
 
-RESOURCES = ("core", "search", "graphql")
-
-
 def fingerprint(token: str | None) -> str:
     """A stable, non-reversible name for a token (what logs and the lake may hold)."""
     if not token:
         return "anonymous"
     return "sha256:" + hashlib.sha256(token.encode()).hexdigest()[:12]
-
-
-def resource_of(path: str) -> str:
-    if path.startswith("/search/"):
-        return "search"
-    if path.rstrip("/").endswith("/graphql"):
-        return "graphql"
-    return "core"
 
 
 @dataclass

@@ -30,6 +30,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--category", default=",".join(CATEGORIES), help="comma-separated: NAT,MIX,CODE (default all)")
     p.add_argument("--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder, local only")
     p.add_argument("--batch-rows", type=int, default=IndexConfig.batch_rows)
+    p.add_argument("--limit", type=int, help="embed at most N samples this run; the next run embeds the rest")
     _common(p)
     p = sub.add_parser("search", help="vector, full-text or hybrid search of the indexed samples")
     p.add_argument("query")
@@ -54,21 +55,30 @@ def _for_table(hits: pa.Table) -> pa.Table:
         pa.table({c: pa.array([], pa.string()) for c in _SHOWN})
 
 
+def _summary(stats) -> str:
+    counts = [f"embedded {stats.embedded}", f"unchanged {stats.unchanged}", f"deleted {stats.deleted}"]
+    if stats.remaining:
+        counts.append(f"{stats.remaining} left for the next run (--limit)")
+    if stats.no_text:
+        counts.append(f"{stats.no_text} without text")
+    return (f"search index at lake snapshot {stats.lake_snapshot} ({stats.model}, {','.join(stats.categories)}): "
+            f"{', '.join(counts)}; {stats.rows} rows{' (rebuilt for a new model)' if stats.rebuilt else ''} "
+            f"in {stats.seconds:.1f}s")
+
+
 def run(args: argparse.Namespace) -> int:
     from lake.search.indexer import index_samples
     from lake.search.query import search
 
     if args.command == "index":
         config = IndexConfig(model=args.model, categories=parse_categories(args.category),
-                             batch_rows=args.batch_rows)
+                             batch_rows=args.batch_rows, limit=args.limit)
         with Lake(args.lake, data_path=args.data_path) as lk:
             with lk.run("lake index", vars(args)) as record:
                 stats = index_samples(lk, config)
                 record.rows = stats.embedded
                 record.stats = stats.as_dict()
-        print(f"search index at lake snapshot {stats.lake_snapshot} ({stats.model}, {','.join(stats.categories)}): "
-              f"embedded {stats.embedded}, unchanged {stats.unchanged}, deleted {stats.deleted}, "
-              f"{stats.rows} rows{' (rebuilt for a new model)' if stats.rebuilt else ''} in {stats.seconds:.1f}s")
+        print(_summary(stats))
         return 0
     with Lake(args.lake, data_path=args.data_path, create=False) as lk:
         hits = search(lk, args.query, k=args.k, categories=args.category, mode=args.mode, split=args.split)

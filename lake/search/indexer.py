@@ -31,6 +31,7 @@ class IndexStats:
     deleted: int = 0       # index rows removed (sample gone, text or category changed)
     unchanged: int = 0     # samples of the chosen categories already embedded as they are
     no_text: int = 0       # samples of the chosen categories whose text is NULL (not indexed)
+    remaining: int = 0     # samples still to embed because config.limit stopped this run (the next run goes on)
     rows: int = 0          # rows in the index after the run
     rebuilt: bool = False  # the index was made with another model and was rebuilt
     seconds: float = 0.0
@@ -49,7 +50,7 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
     started = time.perf_counter()
     index = SearchIndex.of(lk)
     embedder = embedder or Embedder(config.model, device=config.device, batch_size=config.embed_batch)
-    stats = IndexStats(lake_snapshot=lk.snapshot(), model=embedder.name, categories=config.categories)
+    stats = IndexStats(lake_snapshot=-1, model=embedder.name, categories=config.categories)
 
     built = index.model()
     if built is not None and built != (embedder.name, embedder.dim):
@@ -63,7 +64,9 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
     # a sample without text has nothing to embed; it is counted (no_text), never silently dropped
     wanted = f"s.category IN ({cats}) AND s.text IS NOT NULL"
     lk.con.register(_INDEXED, index.keys())
+    lk.con.execute("BEGIN TRANSACTION")  # every read below sees one lake snapshot, whatever others commit
     try:
+        stats.lake_snapshot = lk.snapshot()
         stale = lk.query(f"""
             SELECT i.sample_id FROM {_INDEXED} i
             WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.sample_id = i.sample_id
@@ -81,10 +84,12 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
             stats.deleted = len(stale)
         columns = ", ".join("sha256(s.text) AS text_hash" if f.name == "text_hash" else f"s.{f.name}"
                             for f in SAMPLE_FIELDS)
-        reader = lk.stream(_select(columns, f"{wanted} AND NOT {_SAME}") + " ORDER BY s.sample_id",
+        limit = f" LIMIT {int(config.limit)}" if config.limit is not None else ""
+        reader = lk.stream(_select(columns, f"{wanted} AND NOT {_SAME}") + " ORDER BY s.sample_id" + limit,
                            batch_rows=config.batch_rows)
+        stats.remaining = todo - min(todo, config.limit if config.limit is not None else todo)
         schema = samples_schema(embedder.dim)
-        with tqdm(total=todo, desc="embed samples", unit="doc", disable=None if progress is None else not progress) as bar:
+        with tqdm(total=todo - stats.remaining, desc="embed samples", unit="doc", disable=None if progress is None else not progress) as bar:
             for batch in reader:
                 vectors = embedder.encode(batch.column("text").to_pylist())
                 arrays = [batch.column(f.name).cast(f.type) for f in SAMPLE_FIELDS]
@@ -94,6 +99,7 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
                 stats.embedded += batch.num_rows
                 bar.update(batch.num_rows)
     finally:
+        lk.con.execute("ROLLBACK")  # nothing was written to the lake: the transaction only pinned a snapshot
         lk.con.unregister(_INDEXED)
 
     if stats.embedded or stats.deleted or built is None or stats.rebuilt:

@@ -40,6 +40,8 @@ def query_embedder(index: SearchIndex, embedder: Embedder | None) -> Embedder:
     built = index.model()
     if built is None:
         raise SearchError(f"no search index at {index.root} (run `python -m lake index` first)")
+    if not built[0]:
+        raise SearchError(f"the search index at {index.root} records no model (rebuild it: `python -m lake index`)")
     embedder = embedder or Embedder(built[0])
     if (embedder.name, embedder.dim) != built:
         raise SearchError(f"the index was built with {built[0]!r}, not {embedder.name!r}")

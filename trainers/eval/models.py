@@ -133,12 +133,8 @@ class GGUFSubject:
         path = Path(path)
         if not path.is_file():
             raise EvalError(f"no GGUF file at {path}")
-        try:
-            probe = Llama(model_path=str(path), vocab_only=True, verbose=False)
-            train_ctx = int(probe.n_ctx_train()) if hasattr(probe, "n_ctx_train") else 0
-            del probe
-            self.llm = Llama(model_path=str(path), n_ctx=n_ctx or train_ctx or 512, logits_all=True,
-                             verbose=False, seed=0)
+        try:  # n_ctx 0: the context the model was trained with (read from the GGUF)
+            self.llm = Llama(model_path=str(path), n_ctx=n_ctx or 0, logits_all=True, verbose=False, seed=0)
         except (ValueError, RuntimeError) as e:
             raise EvalError(f"cannot load GGUF {path}: {e}") from None
         self.name = str(path)

@@ -1,0 +1,216 @@
+"""Packer and tokenizer figures on real Go (the toolchain's GOROOT), next to baselines measured in the same run.
+
+    .venv/bin/python bench/pack_bench.py [--mb 8] [--scale 10] [--vocab 8000] [--workers 2] [--shard-mb 4]
+
+1. Throughput: `pack` end to end (DuckDB stream -> worker processes -> shards on disk + manifest) in MB of text
+   per second over the `--scale`x corpus, next to plain `sentencepiece` encoding of the same texts, already in a
+   Python list, one call per text in this process (and, for reference, its own multi-threaded batch call).
+   Target: >= 0.8x the one-process figure with 2 workers.
+2. Memory: peak RSS of the pack (the packer process and its workers, summed, polled) at 1x and `--scale`x the
+   data. Target: within 20% (flat): memory is bounded by one shard (`--shard-mb` of text), not by the table.
+3. Compression: bytes per token on held-out GOROOT Go files (files in neither corpus) for our SentencePiece BPE
+   and a Hugging Face `tokenizers` byte-level BPE of the same vocabulary trained on the same sample.
+The 1x corpus is the first `--mb` MB of GOROOT's files in a fixed shuffled order, the `--scale`x one the
+first `--scale` * `--mb` MB (distinct real files, no copies); held-out files come after both.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from lake import Lake  # noqa: E402
+from lake.catalog import table  # noqa: E402
+from transforms import grammar  # noqa: E402
+from transforms.tokenizer import Tokenizer, train_tokenizer  # noqa: E402
+
+
+def goroot() -> Path:
+    out = subprocess.run([str(ROOT / ".venv/bin/go"), "env", "GOROOT"], capture_output=True, text=True, check=True)
+    return Path(out.stdout.strip())
+
+
+def corpus_files() -> list[Path]:
+    src = goroot() / "src"
+    files = sorted(p for p in src.rglob("*") if p.suffix in (".go", ".md") and p.is_file())
+    random.Random(6).shuffle(files)
+    return files
+
+
+def take(files: list[Path], start: int, nbytes: int) -> tuple[list[Path], int]:
+    """Files from index `start` until `nbytes` of them; returns them and the next index."""
+    out, size, i = [], 0, start
+    while i < len(files) and size < nbytes:
+        out.append(files[i])
+        size += files[i].stat().st_size
+        i += 1
+    return out, i
+
+
+def samples_table(files: list[Path]) -> pa.Table:
+    """`samples` rows for files, with every declared column (the bench is no test: no fixtures module)."""
+    src = goroot() / "src"
+    cols: dict[str, list] = {c.name: [] for c in table("samples").columns}
+    for p in files:
+        rel = p.relative_to(src).as_posix()
+        body = p.read_text(encoding="utf-8")
+        nat = p.suffix == ".md"
+        text = f"<README>\n{body}" if nat else f"<FILE path={rel}>\n{body}"
+        bucket = int(hashlib.sha256(rel.encode()).hexdigest(), 16) % 10
+        values = {"sample_id": hashlib.sha256(f"files|golang/go|{rel}".encode()).hexdigest(),
+                  "split": "val" if bucket == 0 else "test" if bucket == 1 else "train",
+                  "category": "NAT" if nat else "MIX" if p.name.endswith("_test.go") else "CODE",
+                  "category_rule": "bench", "text": text, "bytes": len(text.encode()), "repo_id": "golang/go",
+                  "license": "BSD-3-Clause", "commit": "go1.27.3", "path": rel, "source_table": "files",
+                  "lake_snapshot": 0}
+        for name in cols:
+            cols[name].append(values.get(name))
+    return pa.table({c.name: pa.array(cols[c.name], pa.int64() if c.type == "BIGINT" else
+                                      pa.int32() if c.type == "INTEGER" else pa.string())
+                     for c in table("samples").columns})
+
+
+def build(path: Path, files: list[Path], vocab: int, sample_bytes: int) -> tuple[Tokenizer, float]:
+    with Lake(path) as lk:
+        lk.write("samples", samples_table(files), mode="overwrite")
+        t0 = time.monotonic()
+        tok = train_tokenizer(lk, vocab, sample_bytes, progress=False)
+        return tok, time.monotonic() - t0
+
+
+def child(lake: str, workers: int, shard_bytes: int) -> None:
+    """Run one pack in this fresh process and print its figures as JSON."""
+    import resource
+
+    from transforms.packer import PackConfig, pack
+    with Lake(lake) as lk:
+        r = pack(lk, PackConfig(seq_len=512, workers=workers, shard_bytes=shard_bytes, progress=False))
+    print(json.dumps({"seconds": r.seconds, "text_bytes": r.text_bytes, "shards": len(r.rows),
+                      "self_maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
+
+
+def measured_pack(lake: Path, workers: int, shard_bytes: int) -> dict:
+    """Pack in a subprocess; poll the RSS of it and its workers, summed."""
+    proc = subprocess.Popen([sys.executable, __file__, "--child", str(lake), "--workers", str(workers),
+                             "--shard-mb", str(shard_bytes / 2**20)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    ps, peak = psutil.Process(proc.pid), 0
+    while proc.poll() is None:
+        try:
+            peak = max(peak, sum(p.memory_info().rss for p in [ps, *ps.children(recursive=True)]))
+        except psutil.Error:
+            pass
+        time.sleep(0.02)
+    out = proc.stdout.read()
+    if proc.returncode != 0:
+        raise SystemExit(f"pack failed in {lake}")
+    return {**json.loads(out.strip().splitlines()[-1]), "tree_peak_rss_mb": peak / 2**20}
+
+
+def plain_sentencepiece(tok: Tokenizer, lake: Path) -> tuple[float, float, int]:
+    """MB/s of sp.encode over the lake's texts: one call per text, and one multi-threaded batch call."""
+    with Lake(lake) as lk:
+        texts = lk.query("SELECT text FROM samples ORDER BY sample_id").column(0).to_pylist()
+    nbytes = sum(len(t.encode()) for t in texts)
+    t0 = time.monotonic()
+    for t in texts:
+        tok.sp.encode(t)
+    one = time.monotonic() - t0
+    t0 = time.monotonic()
+    tok.sp.encode(texts, num_threads=os.cpu_count())
+    batch = time.monotonic() - t0
+    return nbytes / 1e6 / one, nbytes / 1e6 / batch, nbytes
+
+
+def hf_byte_level_bpe(tok: Tokenizer, lake: Path):
+    """A Hugging Face byte-level BPE of the same vocabulary size, trained on our tokenizer's exact sample."""
+    from tokenizers import Tokenizer as HFTokenizer, decoders, models, pre_tokenizers, trainers
+    ids = pq.read_table(tok.model_path.with_name("sample.parquet")).column("sample_id").to_pylist()
+    with Lake(lake) as lk:
+        texts = lk.query("SELECT text FROM samples WHERE sample_id IN (SELECT unnest(?::VARCHAR[])) "
+                         "ORDER BY category, sample_id", [ids]).column(0).to_pylist()
+    hf = HFTokenizer(models.BPE())
+    hf.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    hf.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(vocab_size=tok.vocab_size, show_progress=False,
+                                  special_tokens=[grammar.PAD, grammar.UNK, grammar.BOS, grammar.EOS, *grammar.MARKERS],
+                                  initial_alphabet=pre_tokenizers.ByteLevel.alphabet())
+    t0 = time.monotonic()
+    hf.train_from_iterator(texts, trainer)
+    return hf, time.monotonic() - t0
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mb", type=float, default=8.0, help="1x corpus size, MB of files")
+    ap.add_argument("--scale", type=int, default=10)
+    ap.add_argument("--vocab", type=int, default=8000)
+    ap.add_argument("--sample-mb", type=float, default=4.0, help="tokenizer training sample, MB")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--shard-mb", type=float, default=4.0)
+    ap.add_argument("--heldout-mb", type=float, default=2.0)
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    shard_bytes = int(args.shard_mb * 2**20)
+    if args.child:
+        return child(args.child, args.workers, shard_bytes)
+
+    files = corpus_files()
+    small, _ = take(files, 0, int(args.mb * 1e6))
+    big, after = take(files, 0, int(args.mb * args.scale * 1e6))
+    heldout = [p for p in take(files, after, int(args.heldout_mb * 1e6))[0] if p.suffix == ".go"]
+    if len(heldout) < 20:
+        raise SystemExit(f"GOROOT has too few files left for a held-out set after {args.mb * args.scale} MB")
+    sample_bytes = int(args.sample_mb * 1e6)
+    with tempfile.TemporaryDirectory(prefix="pack_bench_") as tmp:
+        tmp = Path(tmp)
+        tok1, train_s = build(tmp / "x1", small, args.vocab, sample_bytes)
+        print(f"tokenizer: vocab {tok1.vocab_size}, sample {tok1.meta['sample_bytes'] / 1e6:.1f} MB, "
+              f"trained in {train_s:.1f}s; bytes/token on val {tok1.meta['bytes_per_token_val']}")
+        tok10, _ = build(tmp / "x10", big, args.vocab, sample_bytes)
+
+        r1 = measured_pack(tmp / "x1", args.workers, shard_bytes)
+        r10 = measured_pack(tmp / "x10", args.workers, shard_bytes)
+        one, batch, nbytes = plain_sentencepiece(tok10, tmp / "x10")
+        mbps = r10["text_bytes"] / 1e6 / r10["seconds"]
+        print(f"\nthroughput on {nbytes / 1e6:.1f} MB ({args.scale}x), {args.workers} workers, "
+              f"{args.shard_mb} MB shards ({r10['shards']} shards):")
+        print(f"  pack end to end            {mbps:7.2f} MB/s  ({r10['seconds']:.1f}s, pool start and manifest included)")
+        print(f"  plain sentencepiece        {one:7.2f} MB/s  one process, sp.encode per text")
+        print(f"  sentencepiece batch        {batch:7.2f} MB/s  sp.encode(list, num_threads={os.cpu_count()})")
+        print(f"  ratio pack / plain         {mbps / one:7.2f}x   (target >= 0.8x)")
+        print(f"  ratio pack / batch         {mbps / batch:7.2f}x")
+        print(f"\npeak RSS (packer + workers, summed):")
+        for name, r in (("1x", r1), (f"{args.scale}x", r10)):
+            print(f"  {name:4} {r['text_bytes'] / 1e6:7.1f} MB text  tree {r['tree_peak_rss_mb']:7.1f} MB  "
+                  f"packer {r['self_maxrss_mb']:7.1f} MB  largest worker {r['workers_maxrss_mb']:7.1f} MB")
+        print(f"  ratio {args.scale}x / 1x: {r10['tree_peak_rss_mb'] / r1['tree_peak_rss_mb']:.2f} (target <= 1.20)")
+
+        hf, hf_s = hf_byte_level_bpe(tok1, tmp / "x1")
+        texts = [p.read_text(encoding="utf-8") for p in heldout]
+        hb = sum(len(t.encode()) for t in texts)
+        ours = sum(len(tok1.encode(t)) for t in texts)
+        theirs = sum(len(e.ids) for e in hf.encode_batch(texts))
+        lossless = sum(tok1.decode(tok1.encode(t)) == t for t in texts)
+        print(f"\nbytes per token on {len(texts)} held-out Go files ({hb / 1e6:.1f} MB), vocab {tok1.vocab_size}, "
+              f"same {tok1.meta['sample_bytes'] / 1e6:.1f} MB sample:")
+        print(f"  sentencepiece BPE (ours)   {hb / ours:.3f}   lossless on {lossless}/{len(texts)} files")
+        print(f"  HF byte-level BPE          {hb / theirs:.3f}   (trained in {hf_s:.1f}s)")
+        print(f"  ratio ours / HF            {(hb / ours) / (hb / theirs):.2f}x")
+
+
+if __name__ == "__main__":
+    main()
