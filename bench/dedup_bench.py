@@ -30,7 +30,7 @@ def main() -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N .go files (sorted by path)")
     ap.add_argument("--workers", type=int, default=1, help="threads for our permutation loop")
     args = ap.parse_args()
-    paths = sorted((args.goroot / "src").rglob("*.go"))[: args.limit]
+    paths = sorted(p for p in (args.goroot / "src").rglob("*.go") if p.is_file())[: args.limit]
     texts = [p.read_text(encoding="utf-8", errors="surrogateescape") for p in paths]
     mb = sum(len(t.encode("utf-8", "surrogateescape")) for t in texts) / 1e6
     n = len(texts)
@@ -41,7 +41,7 @@ def main() -> int:
     hashes = [hasher(t) for t in texts]
     t_shingle = time.perf_counter() - t0
     shingles = sum(len(h) for h in hashes)
-    print(f"shingling (shared by both): {t_shingle:6.2f} s  {shingles:,} unique shingles")
+    print(f"shingling (shared by both): {t_shingle:6.2f} s  {shingles:,} shingles")
 
     bands, rows = dedup.lsh_params(0.7, 256)
     active = np.array([len(h) > 0 for h in hashes])

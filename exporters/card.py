@@ -125,7 +125,9 @@ def _usage_section() -> str:
 - llama.cpp / LocalAI: `python -m exporters gguf --hf DIR --out model-q8_0.gguf --type q8_0` (f16, q8_0, q4_k).
 - Ollama: `ollama create repo-llm -f Modelfile` in the folder of the GGUF.
 - OpenAI-compatible endpoint: `python -m exporters serve --gguf model-q8_0.gguf --port 8000`, then
-  `/v1/completions` and `/v1/chat/completions` on 127.0.0.1 (LangChain: `ChatOpenAI(base_url=...)`).
+  `/v1/completions` and `/v1/chat/completions` on 127.0.0.1. LangChain: `ChatOpenAI(base_url="http://127.0.0.1:8000/v1",
+  api_key="-", extra_body={{"max_tokens": 256}})` (langchain-openai renames `max_tokens` to
+  `max_completion_tokens`, which llama-cpp-python's server ignores).
 - Chat format: `{chat_template.PROMPT}` user text `{chat_template.RESPONSE}` model text `</s>`; stop at
   `{'`, `'.join(chat_template.STOP)}`.
 """

@@ -33,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--name", default="repo-llm")
     p = sub.add_parser("serve", help="OpenAI-compatible endpoint on 127.0.0.1 (llama-cpp-python's server)")
     p.add_argument("--gguf", required=True)
-    p.add_argument("--port", type=int, default=8000)
+    p.add_argument("--port", type=int, help="default 8000; with --smoke, a free port")
     p.add_argument("--n-ctx", type=int, default=0, help="context size (0: the model's)")
     p.add_argument("--smoke", metavar="PROMPT", help="start the server, ask one completion, print it, stop")
     p.add_argument("--max-tokens", type=int, default=32, help="with --smoke")
@@ -72,11 +72,12 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "serve":
         from exporters import serve
         if args.smoke is not None:
-            reply = serve.smoke(Path(args.gguf), args.smoke, args.max_tokens)
+            reply = serve.smoke(Path(args.gguf), args.smoke, args.max_tokens, port=args.port)
             print(json.dumps(reply, ensure_ascii=False))
         else:
-            print(f"serving {args.gguf} on http://{serve.HOST}:{args.port}/v1 (Ctrl-C stops)", file=sys.stderr)
-            serve.serve_forever(Path(args.gguf), args.port, args.n_ctx)
+            port = args.port or serve.DEFAULT_PORT
+            print(f"serving {args.gguf} on http://{serve.HOST}:{port}/v1 (Ctrl-C stops)", file=sys.stderr)
+            serve.serve_forever(Path(args.gguf), port, args.n_ctx)
         return
     source = load_source(ckpt=args.ckpt, hf=args.hf)
     if args.command == "hf":

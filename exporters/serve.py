@@ -20,6 +20,7 @@ from exporters.errors import ExportError
 from exporters.llama_runtime import plain_cpu_buffers
 
 HOST = "127.0.0.1"  # loopback only: this is a local endpoint, never exposed
+DEFAULT_PORT = 8000
 
 
 def free_port() -> int:
@@ -104,7 +105,8 @@ def smoke(gguf: Path, prompt: str, max_tokens: int = 32, port: int | None = None
     proc, base = start_server(gguf, port)
     try:
         r = requests.post(f"{base}/completions", timeout=120,
-                          json={"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0})
+                          json={"prompt": prompt, "max_tokens": max_tokens, "temperature": 0.0,
+                                "repeat_penalty": 1.0})  # plain greedy: reproducible
         if not r.ok:
             raise ExportError(f"POST {base}/completions answered {r.status_code}: {r.text[:200]}")
         body = r.json()

@@ -3,8 +3,9 @@
 -- writes: clean_pulls
 --
 -- One row per pull request of an allowed repository, from git refs (git_pulls), the API (github_pulls) or
--- both: the API's title and body win, the git diff wins (the API has only per-file patches). Comments are
--- reviews, review comments and conversation comments by humans (bots left out), oldest first.
+-- both: the API's title and body win, the git diff wins (the API has only per-file patches). Pull requests
+-- opened by bots (dependency bumps) are left out; comments are reviews, review comments and conversation
+-- comments by humans, oldest first.
 WITH comments AS (
     SELECT repo_id, pr_number AS number, author, body, submitted_at AS said_at, review_id AS id
     FROM github_reviews WHERE NOT coalesce(author_is_bot, false)
@@ -39,6 +40,7 @@ merged AS (
         CASE WHEN g.number IS NOT NULL THEN 'git_pulls' ELSE 'github_pulls' END AS source_table
     FROM git_pulls AS g
     FULL JOIN github_pulls AS h ON h.repo_id = g.repo_id AND h.number = g.number
+    WHERE NOT coalesce(h.author_is_bot, false)
 )
 
 SELECT m.repo_id, m.number, m.title, m.body, m.paths, m.diff, m.diff_truncated, m."commit", m.commit_messages,

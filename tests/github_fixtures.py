@@ -35,6 +35,11 @@ HUMANS = ("octocat", "hubot", "monalisa")
 BOTS = ("dependabot", "renovate", "github-actions")
 
 
+if not EXAMPLES.is_dir():
+    raise RuntimeError(f"GitHub's reference examples are not at {EXAMPLES}; set GITHUB_REFERENCE_DIR to the folder "
+                       "holding rest-examples/ and graphql/")
+
+
 @lru_cache(maxsize=None)
 def example(name: str):
     """The body of one example file (GET_*.json), or the whole file for ERROR_/VARIANT_ ones."""

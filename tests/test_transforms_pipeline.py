@@ -10,6 +10,7 @@ import pytest
 from ingest.git import ingest_repo
 from lake import Lake
 from tests.gitrepos import add_pull, build_repo, commit
+from tests.github_server import github  # noqa: F401 (fixture)
 from transforms import secrets
 from transforms.cli import main as cli
 from transforms.config import TransformConfig
@@ -300,6 +301,7 @@ def small(tmp_path):
         yield lake, repo
 
 
+@pytest.mark.slow
 def test_second_run_skips_steps_whose_inputs_did_not_change(small):
     lake, repo = small
     run(lake)
@@ -334,3 +336,36 @@ def test_unknown_model_is_a_one_line_error_with_exit_2(small, capsys):
     assert cli(["run", "--only", "nope", "--lake", str(lake.root)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: no step or model 'nope'") and "\n" not in err
+
+
+def test_missing_lake_is_a_one_line_error_and_is_not_created(tmp_path, capsys):
+    missing = tmp_path / "nowhere"
+    assert cli(["audit", "--lake", str(missing)]) == 2
+    assert capsys.readouterr().err.startswith("error: no lake at") and not missing.exists()
+
+
+def test_github_pulls_issues_and_reviews_become_samples_and_explanation_pairs(github, tmp_path):
+    from ingest.github.fetch import RepoCollector
+    from tests import github_fixtures as F
+    from tests.github_server import client_for
+
+    model = F.build_repo("acme", "widget", repo_id=42, n_pulls=8, n_issues=3)
+    gh = github([model])
+    code = build_repo(tmp_path / "widget", {"main.go": go_source("widget")})
+    with Lake(tmp_path / "lake") as lake:
+        ingest_repo(lake, code.path, name="acme/widget", license="MIT", progress=False)
+        RepoCollector(lake, client_for(gh, lake)).fetch("acme/widget")
+        run(lake)
+        humans = {p.number for p in model.pulls if p.author in F.HUMANS}
+        pulls = q(lake, "SELECT pr_number, category, text FROM samples WHERE source_table = 'github_pulls'")
+        assert {p["pr_number"] for p in pulls} == humans and humans
+        assert all(p["category"] == "MIX" and "<DIFF>" in p["text"] for p in pulls)
+        texts = "".join(p["text"] for p in pulls)
+        assert "<COMMENT>\ngithub-actions:" not in texts and "<COMMENT>\n" in texts  # bots' comments left out
+        issues = q(lake, "SELECT issue_number, category_rule FROM samples WHERE source_table = 'github_issues'")
+        assert {i["issue_number"] for i in issues} == {i.number for i in model.issues if i.author in F.HUMANS}
+        assert {i["category_rule"] for i in issues} <= {"issue_prose", "issue_with_code"}
+        pairs = q(lake, "SELECT pr_number, prompt, response FROM sft_pairs WHERE kind = 'pr_explanation'")
+        assert pairs and {p["pr_number"] for p in pairs} <= humans
+        assert all(p["prompt"].startswith("<PR_TITLE>") and p["response"] for p in pairs)
+        assert cli(["audit", "--lake", str(lake.root)]) == 0

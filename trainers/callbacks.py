@@ -28,6 +28,24 @@ class FinalCheckpoint(L.Callback):
         trainer.save_checkpoint(self.path)
 
 
+class FiniteWeightsGuard(L.Callback):
+    """Before each periodic checkpoint (Lightning runs ModelCheckpoint after the other callbacks), checks that
+    the weights are finite, so that last.ckpt is always a state from before a divergence."""
+
+    def __init__(self, every_n_train_steps: int):
+        self.every = max(1, every_n_train_steps)
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        if trainer.global_step % self.every:
+            return
+        import torch
+        from trainers.errors import TrainerError
+        if not all(bool(torch.isfinite(p).all()) for p in pl_module.parameters()):
+            cb = trainer.checkpoint_callback
+            raise TrainerError(f"the weights are not finite after step {trainer.global_step}: stopped; last finite "
+                               f"checkpoint: {(cb.last_model_path if cb else '') or 'none saved yet'}")
+
+
 class LossCurve(L.Callback):
     """Writes loss_curve.png (train loss, and held-out bits per byte by category) beside the CSV log."""
 

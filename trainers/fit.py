@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from trainers.callbacks import FinalCheckpoint, LakeRunRecord, LossCurve
+from trainers.callbacks import FinalCheckpoint, FiniteWeightsGuard, LakeRunRecord, LossCurve
 from trainers.errors import TrainerError
 from trainers.model import LlamaLM
 
@@ -39,7 +39,7 @@ class TrainCLI(LightningCLI):
             config["logger"] = [CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")]
         callbacks = [*callbacks, ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=self.config["checkpoint_every"],
                                                  save_last=True, save_top_k=1),
-                     FinalCheckpoint(), LossCurve()]
+                     FiniteWeightsGuard(self.config["checkpoint_every"]), FinalCheckpoint(), LossCurve()]
         return super()._instantiate_trainer(config, callbacks)
 
 

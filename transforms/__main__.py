@@ -1,6 +1,7 @@
 """python -m transforms {run,funnel,audit,tokenizer,pack} ...: each step family owns its CLI module."""
-import importlib
 import sys
+
+from lake.subcommands import dispatch
 
 COMMANDS = {
     "run": "transforms.cli",
@@ -12,11 +13,7 @@ COMMANDS = {
 
 
 def main(argv=None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in COMMANDS:
-        print(f"usage: python -m transforms {{{','.join(COMMANDS)}}} ...", file=sys.stderr)
-        return 2
-    return importlib.import_module(COMMANDS[argv[0]]).main(argv)
+    return dispatch("python -m transforms", COMMANDS, argv)
 
 
 if __name__ == "__main__":

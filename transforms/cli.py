@@ -22,7 +22,8 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     args = _parser(command).parse_args(rest)
     try:
-        with Lake(args.lake) as lake:
+        with Lake(args.lake, create=False) as lake:  # a missing lake is an error, not a new empty one
+            lake.ensure_tables()
             if command == "run":
                 from transforms.pipeline import run
                 run(lake, only=args.only, dry_run=args.dry_run, force=args.force, echo=print)

@@ -39,8 +39,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
+import duckdb
 import numpy as np
 
+from lake.connection import CATALOG
 from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify
 from transforms.tokenizer import Tokenizer, load_tokenizer
 
@@ -124,6 +126,8 @@ def plan_shards(lake, snapshot: int, shard_bytes: int) -> list[ShardPlan]:
                              "ORDER BY split, category, sample_id", batch_rows=65_536):
         cols = [batch.column(c).to_pylist() for c in ("split", "category", "sample_id", "bytes")]
         for split, category, sid, nbytes in zip(*cols):
+            if sid is None:
+                raise ShardError(f"a sample of {split}/{category} has no sample_id")
             for name, value in (("split", split), ("category", category)):
                 if value is None or not _NAME.match(value):
                     raise ShardError(f"sample {sid}: {name} {value!r} cannot name a shard folder")
@@ -140,12 +144,21 @@ def plan_shards(lake, snapshot: int, shard_bytes: int) -> list[ShardPlan]:
     return plans
 
 
-def _shard_texts(lake, snapshot: int, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
-    reader = lake.stream(f"SELECT sample_id, text FROM {_samples_at(snapshot)} WHERE split = ? AND category = ? "
-                         "AND sample_id BETWEEN ? AND ? ORDER BY sample_id",
-                         [plan.split, plan.category, plan.first_sample_id, plan.last_sample_id], batch_rows)
-    for batch in reader:
-        yield from zip(batch.column("sample_id").to_pylist(), batch.column("text").to_pylist())
+def _shard_texts(cursor, snapshot: int, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
+    """(sample_id, text) of one shard, in order, as Arrow batches of `batch_rows`.
+
+    `cursor` is a connection of its own: the manifest rows written on the lake's connection while this
+    stream is open would otherwise end it early."""
+    try:
+        reader = cursor.execute(
+            f"SELECT sample_id, text FROM {_samples_at(snapshot)} WHERE split = ? AND category = ? "
+            "AND sample_id BETWEEN ? AND ? ORDER BY sample_id",
+            [plan.split, plan.category, plan.first_sample_id, plan.last_sample_id]).to_arrow_reader(batch_rows)
+        for batch in reader:
+            yield from zip(batch.column("sample_id").to_pylist(), batch.column("text").to_pylist())
+    except duckdb.Error as e:
+        raise ShardError(f"reading the samples of shard {plan.split}/{plan.category}/{plan.index:05d}: "
+                         f"{str(e).splitlines()[0]}") from None
 
 
 # -- encoding (runs in the worker processes) ------------------------------------------------------
@@ -216,9 +229,18 @@ class _Encoder:
 
 def _tasks(lake, snapshot: int, plans: list[ShardPlan], cfg: PackConfig) -> Iterator[tuple[tuple, list[str]]]:
     """((plan, sample_ids, last task of its shard?), texts) for every planned shard, in order."""
+    cursor = lake.con.cursor()
+    cursor.execute(f"USE {CATALOG}")
+    try:
+        yield from _shard_tasks(cursor, snapshot, plans, cfg)
+    finally:
+        cursor.close()
+
+
+def _shard_tasks(cursor, snapshot: int, plans: list[ShardPlan], cfg: PackConfig):
     for plan in plans:
         ids, texts, size = [], [], 0
-        for sid, text in _shard_texts(lake, snapshot, plan, cfg.batch_rows):
+        for sid, text in _shard_texts(cursor, snapshot, plan, cfg.batch_rows):
             ids.append(sid)
             texts.append(text)
             size += len(text)

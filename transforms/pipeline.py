@@ -11,6 +11,7 @@ import hashlib
 import inspect
 import json
 import sys
+import time
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -190,7 +191,6 @@ def run(lake: Lake, cfg: TransformConfig | None = None, only: str | None = None,
 
 
 def _run_step(lake: Lake, step: Step, cfg: TransformConfig, fp: str, variables: dict, echo) -> StepReport:
-    import time
     t0 = time.monotonic()
     with lake.run(f"transforms {step.name}", {"fingerprint": fp}) as rec:
         try:

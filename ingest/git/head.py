@@ -9,6 +9,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pygit2
 from pygit2.enums import FileMode
 
@@ -28,6 +29,7 @@ class HeadSnapshot:
     go_module: str | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)  # (object, error)
     bytes_read: int = 0
+    files_count: int = 0
 
 
 def _name(entry: pygit2.Object, snap: HeadSnapshot, prefix: str) -> str:
@@ -41,35 +43,67 @@ def _name(entry: pygit2.Object, snap: HeadSnapshot, prefix: str) -> str:
         return name
 
 
+class HeadReader:
+    """Streams `files` rows as Arrow batches while it walks HEAD; everything else it learns on the way
+    (trees, readmes, licence texts, go.mod, errors) is complete once the stream is exhausted."""
+
+    def __init__(self, repo: pygit2.Repository, repo_id: str, commit: pygit2.Commit, cfg: IngestConfig,
+                 progress=None, batch_rows: int = 512):
+        self.repo, self.repo_id, self.commit, self.cfg = repo, repo_id, commit, cfg
+        self.progress, self.batch_rows = progress, batch_rows
+        self.snap = HeadSnapshot()
+        self.done = False
+
+    def file_rows(self):
+        """Each file row in tree order (depth first, git's entry order): deterministic for one HEAD."""
+        snap, repo, head = self.snap, self.repo, str(self.commit.id)
+        stack: list[tuple[str, pygit2.Oid]] = [("", self.commit.tree_id)]
+        while stack:
+            prefix, tree_id = stack.pop()
+            try:
+                tree = repo[tree_id]
+            except (KeyError, pygit2.GitError) as e:
+                snap.errors.append((f"{prefix or '/'}@{tree_id}", f"tree unreadable: {e}"))
+                continue
+            subtrees = []
+            for entry in tree:
+                path = prefix + _name(entry, snap, prefix)
+                mode = entry.filemode
+                if mode == FileMode.TREE:
+                    snap.trees.append(_tree_row(self.repo_id, head, path, "tree", mode, None))
+                    subtrees.append((path + "/", entry.id))
+                    continue
+                row = _file(repo.odb, self.repo_id, head, path, entry.id, mode, self.cfg, snap)
+                kind = "submodule" if row["is_submodule"] else "symlink" if row["is_symlink"] else "blob"
+                snap.trees.append(_tree_row(self.repo_id, head, path, kind, mode, row["size"]))
+                if self.progress is not None:
+                    self.progress.update(1)
+                yield row
+            stack.extend(reversed(subtrees))
+        snap.trees.sort(key=lambda r: r["path"])
+        self.done = True
+
+    def file_batches(self):
+        from ingest.git.rows import schema
+        files = schema("files")
+        rows: list[dict] = []
+        for row in self.file_rows():
+            rows.append(row)
+            self.snap.files_count += 1
+            if len(rows) >= self.batch_rows:
+                yield pa.RecordBatch.from_pylist(rows, schema=files)
+                rows = []
+        if rows:
+            yield pa.RecordBatch.from_pylist(rows, schema=files)
+
+
 def read_head(repo: pygit2.Repository, repo_id: str, commit: pygit2.Commit, cfg: IngestConfig,
               progress=None) -> HeadSnapshot:
-    snap = HeadSnapshot()
-    head = str(commit.id)
-    odb = repo.odb
-    stack: list[tuple[str, pygit2.Oid]] = [("", commit.tree_id)]
-    while stack:
-        prefix, tree_id = stack.pop()
-        try:
-            tree = repo[tree_id]
-        except (KeyError, pygit2.GitError) as e:
-            snap.errors.append((f"{prefix or '/'}@{tree_id}", f"tree unreadable: {e}"))
-            continue
-        for entry in tree:
-            path = prefix + _name(entry, snap, prefix)
-            mode = entry.filemode
-            if mode == FileMode.TREE:
-                snap.trees.append(_tree_row(repo_id, head, path, "tree", mode, None))
-                stack.append((path + "/", entry.id))
-                continue
-            row = _file(odb, repo_id, head, path, entry.id, mode, cfg, snap)
-            snap.files.append(row)
-            kind = "submodule" if row["is_submodule"] else "symlink" if row["is_symlink"] else "blob"
-            snap.trees.append(_tree_row(repo_id, head, path, kind, mode, row["size"]))
-            if progress is not None:
-                progress.update(1)
-    snap.files.sort(key=lambda r: r["path"])
-    snap.trees.sort(key=lambda r: r["path"])
-    return snap
+    """The whole HEAD at once, files in a list (small repositories, tests); ingest streams HeadReader."""
+    reader = HeadReader(repo, repo_id, commit, cfg, progress)
+    reader.snap.files = sorted(reader.file_rows(), key=lambda r: r["path"])
+    reader.snap.files_count = len(reader.snap.files)
+    return reader.snap
 
 
 def _tree_row(repo_id, head, path, kind, mode, size) -> dict:

@@ -18,7 +18,7 @@ from tqdm import tqdm
 from lake import Write
 from ingest.git import history, licence, pulls
 from ingest.git.config import IngestConfig
-from ingest.git.head import read_head
+from ingest.git.head import HeadReader
 from ingest.git.rows import schema, to_arrow
 from ingest.git.source import OpenedRepo, open_source
 
@@ -68,14 +68,7 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
     if before and before[0]["refs_fingerprint"] == fp:
         return IngestResult(rid, "unchanged", head_id)
 
-    with tqdm(desc=f"{rid} files", unit=" files", disable=not progress, leave=False) as bar:
-        snap = read_head(repo, rid, opened.head, cfg, progress=bar)
-    if license:
-        lic = licence.Licence(license, f"declared:{license_source}", 1.0)
-    else:
-        lic = licence.detect(snap.licence_texts, snap.spdx_headers, cache_dir=lake.artifacts("git"))
-    errors = [(o, e) for o, e in snap.errors]
-
+    errors: list = []
     walk = history.walk(repo, opened.head.id)
     errors += walk.errors
     # every row of a repository lands in the same commit as its repos row: no repos row, no rows at all
@@ -106,37 +99,63 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
         if row:
             pull_rows.append(row)
 
-    counts = {"files": len(snap.files), "bytes": snap.bytes_read, "pulls": len(pull_rows),
-              "commits_new": len(todo), "commits_total": len(todo) + (0 if rewritten else len(known))}
+    # HEAD and history stream into the lake commit; the writes after them are built when DuckDB pulls
+    # them, i.e. once the HEAD stream has filled the reader's trees, readmes and licence evidence.
+    bar = tqdm(desc=f"{rid} files", unit=" files", disable=not progress, leave=False)
+    reader = HeadReader(repo, rid, opened.head, cfg, progress=bar)
+    snap = reader.snap
     commit_errors: list = []
-    commit_stream = pa.RecordBatchReader.from_batches(
-        schema("commits"), _commit_batches(repo, rid, todo, cfg, commit_errors, progress))
     now = datetime.now(timezone.utc)
-    repo_row = {"repo_id": rid, "name": name or opened.name, "version": version, "source": opened.source,
-                "default_branch": opened.default_branch, "head_commit": head_id, "license": lic.spdx,
-                "license_evidence": lic.evidence, "license_score": lic.score,
-                "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}
-    scope = [{"repo_id": rid}]
-    errors_stream = pa.RecordBatchReader.from_batches(
-        schema("ingest_errors"), _error_batches(rid, run_id, now, errors, commit_errors, kept_errors))
-    tables = {"files": snap.files, "trees": snap.trees, "readmes": snap.readmes, "git_pulls": pull_rows}
-    scopes = {"readmes": [{"repo_id": rid, "source": "git"}]}
-    writes = [Write("repos", to_arrow("repos", [repo_row]), "append" if fresh else "upsert")]
-    for table, rows in tables.items():
-        if fresh:  # nothing to replace: skip the deletes, and the tables with no rows
-            if rows:
-                writes.append(Write(table, to_arrow(table, rows), "append"))
+    outcome: dict = {}
+
+    def repo_rows():
+        bar.close()
+        if license:
+            lic = licence.Licence(license, f"declared:{license_source}", 1.0)
         else:
-            writes.append(Write(table, to_arrow(table, rows), "scope", scope=scopes.get(table, scope)))
-    # new commits are by construction not in the lake: append streams them without reading twice
-    writes.append(Write("commits", commit_stream, "scope" if rewritten else "append",
-                        scope=scope if rewritten else None))
-    # errors last: DuckDB pulls this stream after the commits stream has filled commit_errors
-    writes.append(Write("ingest_errors", errors_stream, "append" if fresh else "scope",
-                        scope=None if fresh else [{"repo_id": rid, "stage": "git"}]))
+            lic = licence.detect(snap.licence_texts, snap.spdx_headers, cache_dir=lake.artifacts("git"))
+        outcome["license"] = lic.spdx
+        return [{"repo_id": rid, "name": name or opened.name, "version": version, "source": opened.source,
+                 "default_branch": opened.default_branch, "head_commit": head_id, "license": lic.spdx,
+                 "license_evidence": lic.evidence, "license_score": lic.score,
+                 "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}]
+
+    def error_rows():
+        return _error_rows(rid, run_id, now, [*errors, *snap.errors], commit_errors, kept_errors)
+
+    scope = [{"repo_id": rid}]
+    mode = "append" if fresh else "scope"  # fresh: nothing to replace, so no deletes at all
+    writes = [
+        Write("files", pa.RecordBatchReader.from_batches(schema("files"), reader.file_batches()), mode,
+              scope=None if fresh else scope),
+        Write("trees", _later("trees", lambda: snap.trees), mode, scope=None if fresh else scope),
+        Write("readmes", _later("readmes", lambda: snap.readmes), mode,
+              scope=None if fresh else [{"repo_id": rid, "source": "git"}]),
+        Write("git_pulls", to_arrow("git_pulls", pull_rows), mode, scope=None if fresh else scope),
+        # new commits are by construction not in the lake: append streams them without reading twice
+        Write("commits", pa.RecordBatchReader.from_batches(
+            schema("commits"), commit_batches(repo, rid, todo, cfg, commit_errors, progress)),
+            "scope" if rewritten else "append", scope=scope if rewritten else None),
+        Write("repos", _later("repos", repo_rows), mode, scope=None if fresh else scope),
+        Write("ingest_errors", _later("ingest_errors", error_rows), mode,
+              scope=None if fresh else [{"repo_id": rid, "stage": "git"}]),
+    ]
     lake.commit(writes, message=f"ingest git {rid} {head_id[:12]}")
-    counts["errors"] = len(errors) + len(commit_errors) + len(kept_errors)
-    return IngestResult(rid, "ingested", head_id, counts, lic.spdx)
+    if not reader.done:
+        raise RuntimeError(f"{rid}: the lake commit did not read the whole HEAD stream")
+    counts = {"files": snap.files_count, "bytes": snap.bytes_read, "pulls": len(pull_rows),
+              "commits_new": len(todo), "commits_total": len(todo) + (0 if rewritten else len(known)),
+              "errors": len(error_rows())}
+    return IngestResult(rid, "ingested", head_id, counts, outcome.get("license"))
+
+
+def _later(table: str, rows_fn) -> pa.RecordBatchReader:
+    """A one-batch stream whose rows are computed only when DuckDB first reads it."""
+    def batches():
+        rows = rows_fn()
+        if rows:
+            yield pa.RecordBatch.from_pylist(rows, schema=schema(table))
+    return pa.RecordBatchReader.from_batches(schema(table), batches())
 
 
 def _in(repo, default_head, head: str) -> bool:
@@ -146,7 +165,7 @@ def _in(repo, default_head, head: str) -> bool:
         return False
 
 
-def _commit_batches(repo, rid, todo, cfg, errors: list, progress: bool):
+def commit_batches(repo, rid, todo, cfg, errors: list, progress: bool):
     rows: list[dict] = []
     for commit_id in tqdm(todo, desc=f"{rid} commits", unit=" commits", disable=not progress, leave=False):
         row, errs = history.commit_row(repo, rid, commit_id, cfg)
@@ -160,16 +179,14 @@ def _commit_batches(repo, rid, todo, cfg, errors: list, progress: bool):
         yield pa.RecordBatch.from_pylist(rows, schema=schema("commits"))
 
 
-def _error_batches(rid, run_id, at, errors, commit_errors, kept):
-    """Read only when DuckDB pulls it, i.e. after the commits stream has filled commit_errors."""
+def _error_rows(rid, run_id, at, errors, commit_errors, kept) -> list[dict]:
+    """One row per (repo, stage, object): messages for the same object are joined; sorted by object."""
     seen: dict[str, dict] = {}
     for obj, err in [*errors, *commit_errors]:
         seen.setdefault(obj, {"repo_id": rid, "stage": "git", "object": obj, "error": err, "run_id": run_id, "at": at})
-        if seen[obj]["error"] != err and err not in seen[obj]["error"]:
+        if err not in seen[obj]["error"]:
             seen[obj]["error"] += "; " + err
     for r in kept:
         seen.setdefault(r["object"], {"repo_id": rid, "stage": "git", "object": r["object"], "error": r["error"],
                                       "run_id": r["run_id"], "at": r["at"]})
-    rows = [seen[k] for k in sorted(seen)]
-    if rows:
-        yield pa.RecordBatch.from_pylist(rows, schema=schema("ingest_errors"))
+    return [seen[k] for k in sorted(seen)]

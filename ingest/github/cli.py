@@ -74,6 +74,10 @@ def _save_limits(lake: Lake, client: GitHubClient) -> None:
 
 def run_top(args, tokens: list[str]) -> int:
     cfg = _config(args)
+    if args.n <= 0:
+        raise GitHubError(f"--n must be positive, not {args.n}")
+    if not args.language.strip() or " " in args.language.strip():
+        raise GitHubError(f"--language {args.language!r} is not a single language name")
     with Lake(args.lake) as lake, lake.run("ingest github top", {"language": args.language, "n": args.n,
                                                                  "api_url": cfg.api_url}) as run:
         client = _client(lake, cfg, tokens)

@@ -133,14 +133,17 @@ class GGUFSubject:
         path = Path(path)
         if not path.is_file():
             raise EvalError(f"no GGUF file at {path}")
-        try:  # n_ctx 0: the context the model was trained with (read from the GGUF)
-            self.llm = Llama(model_path=str(path), n_ctx=n_ctx or 0, logits_all=True, verbose=False, seed=0)
+        try:  # windows never exceed the context the model was trained with (the GGUF's context_length)
+            meta = Llama(model_path=str(path), vocab_only=True, verbose=False).metadata
+            arch = meta.get("general.architecture", "llama")
+            trained_ctx = int(meta.get(f"{arch}.context_length", 0)) or 2048
+            self.llm = Llama(model_path=str(path), n_ctx=n_ctx or trained_ctx, logits_all=True, verbose=False, seed=0)
         except (ValueError, RuntimeError) as e:
             raise EvalError(f"cannot load GGUF {path}: {e}") from None
         self.name = str(path)
         self.seed = None
         self.tokenizer_id = None
-        self.ctx_len = int(self.llm.n_ctx())
+        self.ctx_len = min(int(self.llm.n_ctx()), n_ctx or trained_ctx)
         self.vocab_size = int(self.llm.n_vocab())
         self.eos_id = int(self.llm.token_eos())
         self.stop_ids = frozenset({self.eos_id} | _marker_ids(self.encode))

@@ -1,0 +1,110 @@
+"""The OpenAI-compatible endpoint, as a real server process on loopback, through the clients people use."""
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from exporters.cli import main
+from exporters.llama_runtime import load_llama
+from exporters.serve import HOST, free_port, start_server, stop_server
+from tests.test_exporters_kit import ROOT, exporter_kit
+
+pytestmark = pytest.mark.slow
+PROMPT = "package main\n\nimport \"fmt\"\n\nfunc main() {\n\t"
+GREEDY = {"repeat_penalty": 1.0}  # the server defaults to 1.1; plain greedy is what llama.cpp gives here too
+
+
+@pytest.fixture(scope="session")
+def kit(tmp_path_factory):
+    return exporter_kit(tmp_path_factory.mktemp("exporter_kit"))
+
+
+@pytest.fixture(scope="module")
+def q8(kit, tmp_path_factory):
+    out = tmp_path_factory.mktemp("serve") / "model-q8_0.gguf"
+    assert main(["gguf", "--ckpt", str(kit.ckpt), "--out", str(out), "--type", "q8_0"]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def server(q8):
+    proc, base = start_server(q8)
+    yield base
+    stop_server(proc)
+    assert proc.returncode is not None
+
+
+@pytest.fixture(scope="module")
+def greedy(q8):
+    """What llama.cpp itself generates for a prompt, greedily, in this process."""
+    lm = load_llama(q8, n_ctx=256, n_threads=2)
+
+    def complete(prompt: str, n: int = 8) -> str:
+        return lm.create_completion(prompt, max_tokens=n, temperature=0.0)["choices"][0]["text"]
+    return complete
+
+
+def client(base):
+    from openai import OpenAI
+    return OpenAI(base_url=base, api_key="not-needed", max_retries=0, timeout=60)
+
+
+def test_server_answers_v1_completions_through_the_openai_client(server, greedy):
+    c = client(server)
+    model = c.models.list().data[0].id
+    reply = c.completions.create(model=model, prompt=PROMPT, max_tokens=8, temperature=0.0,
+                                 extra_body=GREEDY)
+    assert reply.object == "text_completion"
+    assert 0 < reply.usage.completion_tokens <= 8
+    assert reply.choices[0].text == greedy(PROMPT)
+
+
+def test_server_answers_v1_chat_completions_with_our_chat_template(server, greedy):
+    c = client(server)
+    model = c.models.list().data[0].id
+    reply = c.chat.completions.create(model=model, messages=[{"role": "user", "content": "Explain: x := 1"}],
+                                      max_tokens=8, temperature=0.0, extra_body=GREEDY)
+    msg = reply.choices[0].message
+    assert msg.role == "assistant"
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    # the GGUF's template turned the turn into our SFT markers
+    assert msg.content == greedy("<PROMPT>Explain: x := 1<RESPONSE>")
+
+
+def test_langchain_chat_openai_talks_to_the_server(server):
+    from langchain_openai import ChatOpenAI
+
+    model = client(server).models.list().data[0].id
+    # langchain-openai sends max_tokens as max_completion_tokens, which llama-cpp-python's server ignores:
+    # the limit has to travel in the body under its old name
+    chat = ChatOpenAI(base_url=server, api_key="not-needed", model=model, temperature=0.0,
+                      extra_body={"max_tokens": 8}, max_retries=0, timeout=60)
+    answer = chat.invoke("Explain: x := 1")
+    direct = client(server).chat.completions.create(
+        model=model, messages=[{"role": "user", "content": "Explain: x := 1"}], max_tokens=8, temperature=0.0)
+    assert answer.content == direct.choices[0].message.content
+    assert answer.response_metadata.get("finish_reason") in ("stop", "length")
+
+
+def test_serve_smoke_prints_one_completion_and_leaves_no_server(q8, greedy):
+    port = free_port()
+    run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(q8), "--port", str(port),
+                          "--smoke", PROMPT, "--max-tokens", "8"], capture_output=True, text=True, cwd=ROOT,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    reply = json.loads(run.stdout.strip().splitlines()[-1])
+    assert reply["url"] == f"http://{HOST}:{port}/v1"
+    assert reply["text"] == greedy(PROMPT)
+    with socket.socket() as s:  # nothing listens there any more
+        assert s.connect_ex((HOST, port)) != 0
+
+
+def test_serve_a_missing_gguf_is_a_one_line_error(tmp_path):
+    run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(tmp_path / "no.gguf"),
+                          "--smoke", "x"], capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert run.returncode == 2
+    assert run.stderr.strip().count("\n") == 0 and "no.gguf" in run.stderr
