@@ -96,8 +96,9 @@ def _data_section(data: TrainingData | None) -> list[str]:
     tok_total = sum(r["train_tokens"] for r in repos)
     out = ["## Training data", "",
            f"Read from the lake at snapshot {data.lake_snapshot}: {len(used):,} of {len(repos):,} repositories "
-           f"contributed to the train split, {tok_total:,} tokens in {data.shards:,} shards "
-           f"(all splits: {sum(r['tokens'] for r in repos):,} tokens). Every repository with its licence, "
+           f"contributed to the train split, {tok_total:,} tokens in {data.shards:,} shards (all splits: "
+           f"{sum(r['tokens'] for r in repos):,} tokens; as packed, one EOS per document included). "
+           f"Every repository with its licence, "
            f"commit, samples and tokens is in [`{MANIFEST}`]({MANIFEST}).", "",
            "### By category (train split)", "",
            _table(data.composition("category"), [("category", "category"), ("repos", "repositories"),

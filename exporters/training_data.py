@@ -141,9 +141,10 @@ def _shard_tokens(lk, shards: list[dict]) -> dict[tuple, int]:
 
 
 def _evals(lk, checkpoint: str) -> list[dict]:
+    """Rows of `evals` naming this checkpoint (by its path as given or resolved; names like last.ckpt recur)."""
     rows = lk.query("SELECT eval_run, checkpoint, suite, metric, category, value, n, created_at FROM evals "
                     "ORDER BY created_at, eval_run, suite, metric, category").to_pylist()
     if not checkpoint:
         return rows
-    name = Path(checkpoint).name
-    return [r for r in rows if r["checkpoint"] and (r["checkpoint"] == checkpoint or Path(r["checkpoint"]).name == name)]
+    wanted = {checkpoint, str(Path(checkpoint).resolve())}
+    return [r for r in rows if r["checkpoint"] and (r["checkpoint"] in wanted or str(Path(r["checkpoint"]).resolve()) in wanted)]

@@ -174,18 +174,21 @@ class Hit:
     charged: int
     token: str | None
     operation: str | None = None  # the GraphQL operation's name
+    at: float = 0.0               # the server clock when it answered
+    variables: dict | None = None  # a GraphQL request's variables (owner, name: whose work it was)
 
 
 class FakeGitHub:
     """Run with `with FakeGitHub(repos, tokens=[...]) as gh: gh.url ...`."""
 
     def __init__(self, repos: list[F.Repo] = (), *, tokens=("test-token",), clock=time.time,
-                 limits: dict | None = None, search_population: list[F.Repo] = ()):
+                 limits: dict | None = None, windows: dict | None = None, search_population: list[F.Repo] = ()):
         self.repos = {r.full_name.lower(): r for r in repos}
         self.population = list(search_population) or list(repos)
         self.tokens = set(tokens)
         self.clock = clock
         self.limits = {**DEFAULT_LIMITS, **(limits or {})}
+        self.windows = {**WINDOWS, **(windows or {})}  # seconds per rate-limit window (short ones for tests)
         self.buckets: dict[tuple[str, str], dict] = {}
         self.faults: list[Fault] = []
         self.hits: list[Hit] = []
@@ -223,7 +226,7 @@ class FakeGitHub:
         b = self.buckets.get((token, resource))
         now = self.clock()
         if b is None or now >= b["reset"]:
-            b = self.buckets[(token, resource)] = {"used": 0, "reset": int(now) + WINDOWS[resource]}
+            b = self.buckets[(token, resource)] = {"used": 0, "reset": int(now) + self.windows[resource]}
         return b
 
     def rate_headers(self, token: str, resource: str) -> dict:
@@ -305,9 +308,10 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self.wfile.write(raw)
 
-    def _record(self, status, resource, charged, token, operation=None):
+    def _record(self, status, resource, charged, token, operation=None, variables=None):
         with self.gh.lock:
-            self.gh.hits.append(Hit(self.command, self.path, status, resource, charged, token, operation))
+            self.gh.hits.append(Hit(self.command, self.path, status, resource, charged, token, operation,
+                                    self.gh.clock(), variables))
 
     def _fault(self) -> Fault | None:
         path = urlsplit(self.path).path
@@ -411,7 +415,7 @@ class _Handler(BaseHTTPRequestHandler):
             out["errors"] = [{"message": e.message, "type": (e.extensions or {}).get("type", "INTERNAL"),
                               "path": e.path} for e in result.errors]
         op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
-        self._record(200, "graphql", cost, token, op.name.value if op.name else None)
+        self._record(200, "graphql", cost, token, op.name.value if op.name else None, variables)
         self._send(200, out, gh.rate_headers(token, "graphql"), truncate=truncate)
 
     def _primary_limited(self, token: str, resource: str) -> None:
@@ -582,8 +586,10 @@ class FakeClock:
             self.now += max(0.0, seconds)
 
 
-def client_for(gh: FakeGitHub, lake=None, *, tokens=("test-token",), clock: FakeClock | None = None, **config):
-    """The collector's real client pointed at this server (fast transport backoff; a FakeClock if given)."""
+def client_for(gh: FakeGitHub, lake=None, *, tokens=("test-token",), clock: FakeClock | None = None,
+               prefer: int = 0, shared=None, **config):
+    """The collector's real client pointed at this server (fast transport backoff; a FakeClock if given;
+    `shared`: a budget.LakeBudget to share the rate-limit state with other clients, as workers do)."""
     from ingest.github.client import GitHubClient
     from ingest.github.config import GitHubConfig
     from ingest.github.etags import EtagCache
@@ -591,7 +597,7 @@ def client_for(gh: FakeGitHub, lake=None, *, tokens=("test-token",), clock: Fake
 
     cfg = GitHubConfig(api_url=gh.url, **{"backoff_factor": 0.01, "backoff_jitter": 0.01, **config})
     kw = {"clock": clock.time, "sleep": clock.sleep} if clock else {}
-    limiter = RateLimiter(list(tokens), cfg, **kw)
+    limiter = RateLimiter(list(tokens), cfg, prefer=prefer, shared=shared, **kw)
     return GitHubClient(cfg, limiter, EtagCache.from_lake(lake) if lake is not None else EtagCache())
 
 

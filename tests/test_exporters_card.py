@@ -61,6 +61,7 @@ def test_card_states_architecture_tokens_snapshot_composition_and_evals(kit, car
     assert f"| BSD-3-Clause | 1 |" in text and f"{bsd:,}" in text
     assert "| CODE |" in text and "| NAT |" in text
     assert "| heldout | bpb | CODE | 1.234 | 42 | kit-eval |" in text
+    assert "other-eval" not in text  # another checkpoint of the same file name
     assert "## Intended use" in text and "## Limits" in text
 
 

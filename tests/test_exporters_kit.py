@@ -105,7 +105,7 @@ def _train_checkpoint(path: Path, tok: Tokenizer, texts: list[str], meta: dict) 
                 "repo_llm": {**meta, "step": STEPS, "tokens_seen": STEPS * BATCH * SEQ, "seq_len": SEQ}}, path)
 
 
-def _fill_lake(lake_path: Path, tok: Tokenizer) -> tuple[int, list[str], int]:
+def _fill_lake(lake_path: Path, tok: Tokenizer, ckpt: Path) -> tuple[int, list[str], int]:
     """repos + samples, then one shard per (split, category) packed from them, then an evals row."""
     with Lake(lake_path) as lk:
         repos, samples = [], []
@@ -141,7 +141,9 @@ def _fill_lake(lake_path: Path, tok: Tokenizer) -> tuple[int, list[str], int]:
                                   lake_snapshot=snapshot))
             train_tokens += len(flat) if split == "train" else 0
         lk.write("shards", shard_rows, mode="upsert")
-        lk.write("evals", [row("evals", eval_run="kit-eval", checkpoint="kit.ckpt", suite="heldout", metric="bpb",
+        lk.write("evals", [row("evals", eval_run="other-eval", checkpoint="elsewhere/kit.ckpt", suite="heldout",
+                               metric="bpb", category="CODE", value=9.99, n=1),
+                           row("evals", eval_run="kit-eval", checkpoint=str(ckpt), suite="heldout", metric="bpb",
                                category="CODE", value=1.234, n=42)], mode="upsert")
         return snapshot, [r["shard_id"] for r in shard_rows], train_tokens
 
@@ -152,12 +154,12 @@ def _build(base: Path) -> Kit:
     tok_path = _train_tokenizer(base / "tokenizer.model", texts)
     tok = Tokenizer.from_file(tok_path)
     lake_path = base / "lake"
-    snapshot, shard_ids, train_tokens = _fill_lake(lake_path, tok)
+    ckpt = base / "kit.ckpt"
+    snapshot, shard_ids, train_tokens = _fill_lake(lake_path, tok, ckpt)
     blob = tok_path.read_bytes()
     meta = {"tokenizer_id": tok.tokenizer_id, "tokenizer_path": str(tok_path), "tokenizer_model": blob,
             "tokenizer_sha256": hashlib.sha256(blob).hexdigest(), "lake": str(lake_path), "lake_snapshot": snapshot,
             "shards": shard_ids, "categories": ["CODE", "NAT"]}
-    ckpt = base / "kit.ckpt"
     _train_checkpoint(ckpt, tok, texts, meta)
     val = [document("golang/go", p) for p in go_files(*VAL_PACKAGES)]
     return Kit(base, tok_path, ckpt, lake_path, val, train_tokens)

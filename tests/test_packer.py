@@ -44,7 +44,7 @@ def shard_bytes_by_position(lake_path: Path) -> dict:
 def packed(tmp_path_factory):
     path = build_lake(tmp_path_factory.mktemp("packed") / "lake", go_corpus_files())
     with Lake(path) as lk:
-        # batches of 3 rows: every shard's stream stays open across the manifest writes of the shards before it
+        # batches of 3 rows: a shard spans many batches and tasks, and the next shard is read while one is written
         result = pack(lk, PackConfig(seq_len=256, workers=2, shard_bytes=SHARD_BYTES, batch_rows=3, progress=False))
     return path, result
 

@@ -344,6 +344,7 @@ def test_missing_lake_is_a_one_line_error_and_is_not_created(tmp_path, capsys):
     assert capsys.readouterr().err.startswith("error: no lake at") and not missing.exists()
 
 
+@pytest.mark.slow
 def test_github_pulls_issues_and_reviews_become_samples_and_explanation_pairs(github, tmp_path):
     from ingest.github.fetch import RepoCollector
     from tests import github_fixtures as F

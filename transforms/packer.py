@@ -17,7 +17,7 @@ How:
   shuffle -- and cut into shards of about `shard_bytes` of text using the `bytes` column alone: which
   documents a shard holds is known without encoding the ones before it, which is what makes a shard
   resumable on its own.
-- Texts stream out of DuckDB as Arrow batches, one shard's range at a time (memory is bounded by a shard,
+- Texts come out of DuckDB as Arrow, one shard's sample range at a time (memory is bounded by a shard,
   not the table), and are encoded by worker processes in tasks of about `task_bytes`; results come back in
   submission order, so the bytes on disk do not depend on the number of workers.
 - Resumable: a shard whose manifest row matches its planned sample range and whose .bin matches the row's
@@ -39,10 +39,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-import duckdb
 import numpy as np
 
-from lake.connection import CATALOG
 from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify
 from transforms.tokenizer import Tokenizer, load_tokenizer
 
@@ -144,21 +142,17 @@ def plan_shards(lake, snapshot: int, shard_bytes: int) -> list[ShardPlan]:
     return plans
 
 
-def _shard_texts(cursor, snapshot: int, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
-    """(sample_id, text) of one shard, in order, as Arrow batches of `batch_rows`.
+def _shard_texts(lake, snapshot: int, plan: ShardPlan, batch_rows: int) -> Iterator[tuple[str, str]]:
+    """(sample_id, text) of one shard, in order.
 
-    `cursor` is a connection of its own: the manifest rows written on the lake's connection while this
-    stream is open would otherwise end it early."""
-    try:
-        reader = cursor.execute(
-            f"SELECT sample_id, text FROM {_samples_at(snapshot)} WHERE split = ? AND category = ? "
-            "AND sample_id BETWEEN ? AND ? ORDER BY sample_id",
-            [plan.split, plan.category, plan.first_sample_id, plan.last_sample_id]).to_arrow_reader(batch_rows)
-        for batch in reader:
-            yield from zip(batch.column("sample_id").to_pylist(), batch.column("text").to_pylist())
-    except duckdb.Error as e:
-        raise ShardError(f"reading the samples of shard {plan.split}/{plan.category}/{plan.index:05d}: "
-                         f"{str(e).splitlines()[0]}") from None
+    One shard's rows are fetched as one Arrow table (bounded by shard_bytes, never the whole samples table)
+    rather than kept as an open stream: an open read holds the SQLite catalog, and the manifest row of the
+    shard before it, written meanwhile, would wait on it ("database is locked")."""
+    rows = lake.query(f"SELECT sample_id, text FROM {_samples_at(snapshot)} WHERE split = ? AND category = ? "
+                      "AND sample_id BETWEEN ? AND ? ORDER BY sample_id",
+                      [plan.split, plan.category, plan.first_sample_id, plan.last_sample_id])
+    for batch in rows.to_batches(max_chunksize=batch_rows):
+        yield from zip(batch.column("sample_id").to_pylist(), batch.column("text").to_pylist())
 
 
 # -- encoding (runs in the worker processes) ------------------------------------------------------
@@ -229,18 +223,9 @@ class _Encoder:
 
 def _tasks(lake, snapshot: int, plans: list[ShardPlan], cfg: PackConfig) -> Iterator[tuple[tuple, list[str]]]:
     """((plan, sample_ids, last task of its shard?), texts) for every planned shard, in order."""
-    cursor = lake.con.cursor()
-    cursor.execute(f"USE {CATALOG}")
-    try:
-        yield from _shard_tasks(cursor, snapshot, plans, cfg)
-    finally:
-        cursor.close()
-
-
-def _shard_tasks(cursor, snapshot: int, plans: list[ShardPlan], cfg: PackConfig):
     for plan in plans:
         ids, texts, size = [], [], 0
-        for sid, text in _shard_texts(cursor, snapshot, plan, cfg.batch_rows):
+        for sid, text in _shard_texts(lake, snapshot, plan, cfg.batch_rows):
             ids.append(sid)
             texts.append(text)
             size += len(text)

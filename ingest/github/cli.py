@@ -2,6 +2,10 @@
 
 Tokens: GITHUB_TOKENS (comma-separated; they share the work) or GITHUB_TOKEN. They are read here only,
 handed to the RateLimiter, and never printed, logged or stored.
+
+`fetch --worker I/N`: this process takes only its share of the repositories (ingest.workers: a stable
+hash of the repository name), so N workers on any machines against one lake collect what one process
+would; they share each token's budget through github_rate_limits (ingest.github.budget).
 """
 from __future__ import annotations
 
@@ -15,12 +19,14 @@ from datetime import datetime, timezone
 from tqdm import tqdm
 
 from lake import Lake, LakeError, Write
+from ingest.workers import Worker, WorkerSpecError
 from ingest.github import CredentialsError, GitHubError
+from ingest.github.budget import LakeBudget
 from ingest.github.client import GitHubClient
 from ingest.github.config import DEFAULT_API_URL, GitHubConfig
 from ingest.github.etags import EtagCache
 from ingest.github.fetch import RepoCollector, split_repo
-from ingest.github.ratelimit import RateLimiter
+from ingest.github.ratelimit import RateLimiter, preferred_token
 from ingest.github.top import top_repositories
 
 log = logging.getLogger("ingest.github")
@@ -46,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
     fetch.add_argument("--patches-via-rest", action="store_true",
                        help="per-file patch text from /pulls/{n}/files (for users who do not clone)")
     fetch.add_argument("--page-size", type=int, default=None, help="PRs / issues per GraphQL page (max 100)")
+    fetch.add_argument("--worker", default=None, metavar="I/N",
+                       help="take only worker I's share of N (1-based); run N of them on any machines")
     return p
 
 
@@ -60,16 +68,21 @@ def _config(args) -> GitHubConfig:
     return cfg
 
 
-def _client(lake: Lake, cfg: GitHubConfig, tokens: list[str]) -> GitHubClient:
-    limiter = RateLimiter(tokens, cfg)
-    limiter.load_rows(lake.query("SELECT * FROM github_rate_limits").to_pylist())
+def _client(lake: Lake, cfg: GitHubConfig, tokens: list[str], worker: Worker = Worker(1, 1)) -> GitHubClient:
+    """A client whose rate limiter shares each token's budget with every other worker through the lake."""
+    limiter = RateLimiter(tokens, cfg, prefer=preferred_token(worker.index, len(tokens)), shared=LakeBudget(lake))
     return GitHubClient(cfg, limiter, EtagCache.from_lake(lake))
 
 
-def _save_limits(lake: Lake, client: GitHubClient) -> None:
-    rows = client.limiter.state_rows()
-    if rows:
-        lake.commit([Write("github_rate_limits", rows, "upsert")], message="github rate limits")
+def _save_limits(client: GitHubClient) -> None:
+    client.limiter.shared.save(client.limiter.state_rows())
+
+
+def _worker(spec: str | None) -> Worker:
+    try:
+        return Worker.parse(spec)
+    except WorkerSpecError as e:
+        raise GitHubError(str(e)) from None
 
 
 def run_top(args, tokens: list[str]) -> int:
@@ -85,7 +98,7 @@ def run_top(args, tokens: list[str]) -> int:
             stats = top_repositories(lake, client, args.language, args.n, progress=bar)
         run.rows += stats["repos"]
         run.stats.update(stats, http=dict(client.stats), waits=len(client.limiter.waits))
-        _save_limits(lake, client)
+        _save_limits(client)
     print(f"github top: {stats['repos']} repositories ({stats['excluded']} excluded for their licence) "
           f"from {stats['slices']} star slices, {stats['search_pages']} search pages")
     return 0
@@ -99,15 +112,20 @@ def run_fetch(args, tokens: list[str]) -> int:
         raise GitHubError("name repositories (owner/name ...) or pass --from-top")
     for r in args.repos:
         split_repo(r)
+    worker = _worker(args.worker)
     with Lake(args.lake) as lake, lake.run("ingest github fetch", {
             "repos": args.repos, "from_top": args.from_top, "patches_via_rest": args.patches_via_rest,
-            "api_url": cfg.api_url}) as run:
-        repos = list(args.repos)
+            "api_url": cfg.api_url, "worker": f"{worker.index}/{worker.count}"}) as run:
+        named = list(dict.fromkeys(args.repos))
         if args.from_top:
-            repos += [r for r in lake.query("SELECT repo_id FROM github_repos WHERE NOT coalesce(excluded, false) "
+            named += [r for r in lake.query("SELECT repo_id FROM github_repos WHERE NOT coalesce(excluded, false) "
                                             "ORDER BY stars DESC, repo_id").column("repo_id").to_pylist()
-                      if r not in repos]
-        client = _client(lake, cfg, tokens)
+                      if r not in named]
+        repos = list(worker.take(named))
+        if worker.count > 1:
+            log.info("github: worker %d/%d takes %d of %d repositories", worker.index, worker.count,
+                     len(repos), len(named))
+        client = _client(lake, cfg, tokens, worker)
         collector = RepoCollector(lake, client, patches_via_rest=args.patches_via_rest)
         failed, unchanged = [], 0
         with tqdm(repos, desc="github fetch", unit="repo", file=sys.stderr) as bar:
@@ -126,7 +144,7 @@ def run_fetch(args, tokens: list[str]) -> int:
         run.rows += collector.rows
         run.stats.update({"repos": len(repos), "failed": failed, "unchanged": unchanged,
                           "http": dict(client.stats), "waits": [w for w in client.limiter.waits]})
-        _save_limits(lake, client)
+        _save_limits(client)
     print(f"github fetch: {len(repos) - len(failed)}/{len(repos)} repositories ({unchanged} unchanged), "
           f"{collector.rows} rows, {client.stats['graphql_requests']} GraphQL calls "
           f"({client.stats['graphql_points']} points), {client.stats['core_quota']} REST requests counted, "

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta, timezone
 
 from lake import Write
 from ingest.github import GitHubError, queries
+from ingest.github.budget import LakeBudget
 from ingest.github.client import GitHubClient
 from ingest.github import records
 
@@ -33,14 +34,6 @@ def _now() -> datetime:
 
 def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _limit_key(row: dict) -> tuple:
-    return row["token_fingerprint"], row["resource"]
-
-
-def _limit_value(row: dict) -> tuple:
-    return row["window_limit"], row["remaining"], row["reset_at"]
 
 
 def split_repo(repo_id: str) -> tuple[str, str]:
@@ -73,28 +66,25 @@ class RepoCollector:
         self.patches_via_rest = patches_via_rest
         self.progress = progress
         self.rows = 0
-        self._saved_limits = {_limit_key(r): _limit_value(r) for r in lake.query(
-            "SELECT * FROM github_rate_limits").to_pylist()}
+        # The budget the limiter shares with other workers; a limiter without one still has its state saved.
+        self.budget = client.limiter.shared if isinstance(client.limiter.shared, LakeBudget) else LakeBudget(lake)
 
     # -- committing ---------------------------------------------------------------------------
     def _commit(self, repo_id: str, page: Page, cursor: dict | None, etag_urls=(), message: str = "",
-                extra: list[Write] = (), final: bool = False) -> None:
-        """One lake commit: the page's rows, its cursor, the ETags of its answers (+ the rate-limit state)."""
+                extra: list[Write] = ()) -> None:
+        """One lake commit: the page's rows, its cursor, the ETags of its answers, and the budget left
+        (in the same commit: other workers see the budget every page at no extra commit)."""
         writes = page.writes() + list(extra)
         if cursor is not None:
             writes.append(Write("github_cursors", [{"repo_id": repo_id, "updated_at": _now(), **cursor}], "upsert"))
         etags = self.client.etags.take_pending(list(etag_urls))
         if etags:
             writes.append(Write("github_etags", etags, "upsert"))
-        if final:  # the budget left, once per repository (not per page: a write per table costs a commit)
-            limits = [r for r in self.client.limiter.state_rows()
-                      if self._saved_limits.get(_limit_key(r)) != _limit_value(r)]
-            if limits:
-                writes.append(Write("github_rate_limits", limits, "upsert"))
-                self._saved_limits.update({_limit_key(r): _limit_value(r) for r in limits})
         if not writes:
             return
-        self.lake.commit(writes, message=f"github {repo_id} {message}".strip())
+        limits = self.budget.writes(self.client.limiter.state_rows())
+        self.lake.commit(writes + limits, message=f"github {repo_id} {message}".strip())
+        self.budget.written(limits)
         self.rows += page.count()
 
     def _cursors(self, repo_id: str) -> dict[str, dict]:
@@ -119,7 +109,7 @@ class RepoCollector:
             stats["issues"] = self._crawl(repo_id, owner, name, "issues", cursors.get("issues"))
         self._readme(repo_id, owner, name)
         # The probe's ETag is trusted only once everything it vouches for is in the lake.
-        self._commit(repo_id, Page(), None, etag_urls=[probe.url], message="probe", final=True)
+        self._commit(repo_id, Page(), None, etag_urls=[probe.url], message="probe")
         return stats
 
     def _crawl(self, repo_id: str, owner: str, name: str, resource: str, cursor: dict | None) -> int:

@@ -1,11 +1,13 @@
 """The rate-limit state of every token in one object, so it can be persisted (github_rate_limits) and shared.
 
 Primary limits: each response's x-ratelimit-* headers (REST and GraphQL) and GraphQL's `rateLimit` update a
-bucket per (token fingerprint, resource); the token with the most budget left serves the next request, and
-when even that one is down to its reserve the limiter sleeps until its reset. Secondary limits (403/429 that
+bucket per (token fingerprint, resource). The preferred token (a worker's own, see `preferred_token`) serves
+the next request while it has budget above its reserve, else the token with the most budget left; when
+every token is down to its reserve the limiter sleeps until the first reset. Secondary limits (403/429 that
 are not the primary limit): retry-after when given, else until reset when remaining is 0, else at least
-60 s, doubling per consecutive strike. Tokens are held only here and in request headers; everything that
-leaves this object names a token by its fingerprint.
+60 s, doubling per consecutive strike. With `shared` (budget.LakeBudget) the buckets are loaded before each
+choice and saved before each pause, so workers sharing a token spend one budget. Tokens are held only here
+and in request headers; everything that leaves this object names a token by its fingerprint.
 """
 from __future__ import annotations
 
@@ -14,12 +16,25 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Protocol
 
 from ingest.github import GitHubError
 from ingest.github.config import GitHubConfig
 
 log = logging.getLogger("ingest.github")
+
+class SharedState(Protocol):
+    """Where the buckets of all workers meet (budget.LakeBudget: the github_rate_limits table)."""
+
+    def load(self) -> list[dict]: ...
+
+    def save(self, rows: list[dict]) -> None: ...
+
+
+def preferred_token(worker_index: int, n_tokens: int) -> int:
+    """Worker I (1-based) of a run prefers token (I-1) mod T, so a pool of tokens is spread over the workers."""
+    return (worker_index - 1) % max(1, n_tokens)
+
 
 def fingerprint(token: str | None) -> str:
     """A stable, non-reversible name for a token (what logs and the lake may hold)."""
@@ -37,8 +52,12 @@ class Bucket:
 
 class RateLimiter:
     def __init__(self, tokens: list[str], config: GitHubConfig | None = None, *,
-                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep):
+                 clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 prefer: int = 0, shared: SharedState | None = None):
         self._tokens = list(dict.fromkeys(t for t in tokens if t)) or [None]
+        p = prefer % len(self._tokens)
+        self._order = self._tokens[p:] + self._tokens[:p]  # the preferred token first, then the pool in order
+        self.shared = shared
         self.config = config or GitHubConfig()
         self.clock = clock
         self.sleep = sleep
@@ -62,6 +81,8 @@ class RateLimiter:
 
     def _wait(self, seconds: float, why: str) -> None:
         seconds = max(0.0, seconds)
+        if self.shared is not None:  # tell the other workers before going quiet, so they pause too
+            self.shared.save(self.state_rows())
         self.waits.append((why, seconds))
         log.info("github: waiting %.0f s (%s)", seconds, why)
         self.sleep(seconds)
@@ -69,6 +90,8 @@ class RateLimiter:
     # -- choosing a token ---------------------------------------------------------------------
     def acquire(self, resource: str) -> str | None:
         """The token to send the next `resource` request with; sleeps until a reset when all are low."""
+        if self.shared is not None:
+            self.merge_rows(self.shared.load())
         now = self.clock()
         reserve = self._reserve(resource)
 
@@ -78,7 +101,9 @@ class RateLimiter:
                 return float("inf")
             return b.remaining - reserve
 
-        best = max(self._tokens, key=left)
+        if left(self._order[0]) > 0:
+            return self._order[0]
+        best = max(self._order, key=left)  # ties go to the earlier token in preference order
         if left(best) > 0:
             return best
         # Every token is at its reserve: sleep until the first of them resets.
@@ -145,9 +170,21 @@ class RateLimiter:
                  "updated_at": at}
                 for (fp, res), b in sorted(self.buckets.items()) if b.remaining is not None]
 
-    def load_rows(self, rows: list[dict]) -> None:
-        known = {fingerprint(t): t for t in self._tokens}
+    def merge_rows(self, rows: list[dict]) -> None:
+        """Take in github_rate_limits rows (other workers' observations) for this limiter's tokens.
+
+        Within one window (same reset) remaining only falls, so the lower value is the later observation;
+        a later reset is a newer window, and an older one is stale."""
+        known = set(self.fingerprints)
         for r in rows:
-            if r["token_fingerprint"] in known and r["remaining"] is not None:
-                reset = r["reset_at"].timestamp() if r["reset_at"] is not None else None
-                self.buckets[(r["token_fingerprint"], r["resource"])] = Bucket(r["window_limit"], r["remaining"], reset)
+            if r["token_fingerprint"] not in known or r["remaining"] is None:
+                continue
+            seen = Bucket(r["window_limit"], r["remaining"],
+                          r["reset_at"].timestamp() if r["reset_at"] is not None else None)
+            key = (r["token_fingerprint"], r["resource"])
+            mine = self.buckets.get(key)
+            if mine is None or mine.remaining is None or (
+                    seen.reset is not None and mine.reset is not None and seen.reset > mine.reset):
+                self.buckets[key] = seen
+            elif seen.reset == mine.reset or seen.reset is None or mine.reset is None:
+                mine.remaining = min(mine.remaining, seen.remaining)
