@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from lake import Lake, Write  # noqa: E402
 from ingest.git import history  # noqa: E402
 from ingest.git.config import IngestConfig  # noqa: E402
-from ingest.git.head import read_head  # noqa: E402
+from ingest.git.head import HeadReader  # noqa: E402
 from ingest.git.repository import commit_batches  # noqa: E402
 from ingest.git.rows import schema, to_arrow  # noqa: E402
 
@@ -55,10 +55,17 @@ def git_log_p(repo: str, n: int) -> int:
 
 
 def ours_head(repo: pygit2.Repository, lake: Lake, cfg: IngestConfig) -> int:
-    snap = read_head(repo, "bench", repo.head.peel(pygit2.Commit), cfg)
-    lake.commit([Write("files", to_arrow("files", snap.files), "scope", scope=[{"repo_id": "bench"}]),
-                 Write("trees", to_arrow("trees", snap.trees), "scope", scope=[{"repo_id": "bench"}])])
-    return snap.bytes_read
+    """As ingest_repo does it: files streamed into the lake commit while HEAD is read, then trees."""
+    reader = HeadReader(repo, "bench", repo.head.peel(pygit2.Commit), cfg)
+    scope = [{"repo_id": "bench"}]
+    files = pa.RecordBatchReader.from_batches(schema("files"), reader.file_batches())
+
+    def trees_after_files():  # pulled by DuckDB once the files stream is exhausted
+        yield from to_arrow("trees", reader.snap.trees).to_batches()
+
+    trees = pa.RecordBatchReader.from_batches(schema("trees"), trees_after_files())
+    lake.commit([Write("files", files, "scope", scope=scope), Write("trees", trees, "scope", scope=scope)])
+    return reader.snap.bytes_read
 
 
 def ours_history(repo: pygit2.Repository, lake: Lake, cfg: IngestConfig, n: int) -> int:

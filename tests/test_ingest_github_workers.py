@@ -15,7 +15,7 @@ from tests.github_server import FakeClock, assert_no_duplicates, client_for, cou
 from ingest.github.budget import LakeBudget
 from ingest.github.config import GitHubConfig
 from ingest.github.fetch import RepoCollector
-from ingest.github.ratelimit import preferred_token
+from ingest.github.ratelimit import fingerprint, preferred_token
 from ingest.workers import Worker
 from lake import Lake
 from lake.tables.github import TABLES as GITHUB_TABLES
@@ -71,7 +71,7 @@ def graphql_of(gh, names) -> int:
 @pytest.mark.slow
 def test_four_workers_one_killed_and_restarted_collect_what_one_process_does(github, tmp_path):
     victim = 2
-    owned = repos_for({1: 1, 2: 3, 3: 1, 4: 1}, 4, "svc", n_pulls=7, n_issues=4)
+    owned = repos_for({1: 1, 2: 2, 3: 1, 4: 1}, 4, "svc", n_pulls=6, n_issues=4)
     repos = [r for i in sorted(owned) for r in owned[i]]
     gh = github(repos)
     names = [r.full_name for r in repos]
@@ -83,7 +83,7 @@ def test_four_workers_one_killed_and_restarted_collect_what_one_process_does(git
     workers = {i: cli([*shared, "--worker", f"{i}/4"]) for i in range(1, 5)}
     victim_names = {r.name for r in owned[victim]}
     start = graphql_of(gh, victim_names)
-    while graphql_of(gh, victim_names) - start < 4 and workers[victim].poll() is None:
+    while graphql_of(gh, victim_names) - start < 3 and workers[victim].poll() is None:
         time.sleep(0.01)
     assert workers[victim].poll() is None, "the worker finished before it could be killed"
     os.kill(workers[victim].pid, signal.SIGKILL)
@@ -160,3 +160,25 @@ def test_worker_switches_from_its_token_when_the_shared_state_says_another_worke
     assert points == 3, "tok-one was spent past its reserve"
     assert w1.limiter.waits == w3.limiter.waits == []
     assert not [h for h in gh.hits if h.status == 403]
+
+
+@pytest.mark.slow
+def test_worker_processes_sharing_a_token_spend_one_budget(github, tmp_path):
+    # Workers 1/3 and 3/3 both prefer tok-one (a pool of 2 tokens over 3 workers); worker 1 runs first.
+    owned = repos_for({1: 1, 3: 1}, 3, "pool", n_pulls=6, n_issues=4)
+    gh = github([owned[1][0], owned[3][0]], tokens=["tok-one", "tok-two"], limits={"graphql": RESERVE + 4})
+    names = [owned[1][0].full_name, owned[3][0].full_name]
+    common = ["fetch", *names, "--api-url", gh.url, "--page-size", "3", "--lake", str(tmp_path / "lake")]
+    finish(cli([*common, "--worker", "1/3"], token="tok-one,tok-two"))  # 4 one-point pages: tok-one at its reserve
+    finish(cli([*common, "--worker", "3/3"], token="tok-one,tok-two"))
+    points = {t: sum(h.charged for h in gh.hits if h.resource == "graphql" and h.token == t)
+              for t in ("tok-one", "tok-two")}
+    assert points == {"tok-one": 4, "tok-two": 4}, "worker 3 spent tok-one's reserve instead of switching"
+    third = owned[3][0].name
+    assert {h.token for h in gh.hits if h.variables and h.variables["name"] == third} == {"tok-two"}
+    assert not [h for h in gh.hits if h.status == 403]
+    with Lake(tmp_path / "lake") as lake:
+        assert counts(lake, owned[3][0].full_name) == F.expected_counts(owned[3][0])
+        left = {r["resource"]: r["remaining"] for r in lake.query(
+            "SELECT * FROM github_rate_limits WHERE token_fingerprint = ?", [fingerprint("tok-one")]).to_pylist()}
+    assert left["graphql"] == RESERVE

@@ -18,6 +18,7 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     if command == "git":
         p.add_argument("sources", nargs="+", metavar="SRC", help="local repository (bare or not) or URL")
+        p.add_argument("--name", default=None, help="repository name (owner/name) when there is one SRC")
         p.add_argument("--license", default=None, metavar="SPDX", help="declared licence, overrides detection")
         p.add_argument("--fetch-prs", action="store_true", help="also fetch refs/pull/*/head from a URL")
         p.add_argument("--max-commits", type=int, default=None, metavar="N", help="newest N commits only")
@@ -53,12 +54,15 @@ def main(argv: list[str]) -> int:
             for r in results:
                 print(_line(r))
             return 0
+        if args.name and len(args.sources) > 1:
+            print("error: --name needs exactly one SRC", file=sys.stderr)
+            return 2
         shown = [redact(s) for s in args.sources]
         with lake.run("ingest git", {"sources": shown, "license": args.license, "fetch_prs": args.fetch_prs,
                                      "max_commits": args.max_commits}) as run:
             for src, name in zip(tqdm(args.sources, desc="repositories", unit=" repos", disable=args.quiet), shown):
                 try:
-                    r = ingest_repo(lake, src, license=args.license, fetch_prs=args.fetch_prs,
+                    r = ingest_repo(lake, src, name=args.name, license=args.license, fetch_prs=args.fetch_prs,
                                     max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet)
                 except GitIngestError as e:
                     failed += 1

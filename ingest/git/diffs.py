@@ -32,6 +32,20 @@ def _cut(text: str, limit: int) -> tuple[str, bool]:
     return data[:limit].decode("utf-8", "ignore"), True
 
 
+def _first_hunk(patch_text: str, limit: int) -> tuple[str, str] | None:
+    """Before/after text of a patch's first hunk, read from the patch text (building pygit2's per-line
+    objects costs more than the whole diff)."""
+    start = patch_text.find("\n@@ ")
+    if start < 0:
+        return None
+    body = patch_text[patch_text.find("\n", start + 1) + 1:]
+    end = body.find("\n@@ ")
+    lines = (body if end < 0 else body[: end + 1]).splitlines(keepends=True)
+    before = "".join(ln[1:] for ln in lines if ln[:1] in (" ", "-"))
+    after = "".join(ln[1:] for ln in lines if ln[:1] in (" ", "+"))
+    return _cut(before, limit)[0], _cut(after, limit)[0]
+
+
 def _too_big(odb, f, limit: int) -> bool:
     if f.mode == FileMode.COMMIT or str(f.id) == _ZERO:
         return False
@@ -71,19 +85,18 @@ def tree_diff(repo: pygit2.Repository, old: pygit2.Tree | None, new: pygit2.Tree
             out.errors.append(f"cannot diff {delta.new_file.path}: {e}")
             continue
         _, change["additions"], change["deletions"] = patch.line_stats
+        want_snippet = snippets and len(out.snippets) < cfg.max_snippets
+        if out.truncated and not want_snippet:
+            continue
+        text = patch.data.decode("utf-8", "replace")
         if not out.truncated:
-            text = patch.data.decode("utf-8", "replace")
-            room = cfg.max_diff_bytes - used
-            piece, cut = _cut(text, room)
+            piece, cut = _cut(text, cfg.max_diff_bytes - used)
             parts.append(piece)
             used += len(piece.encode("utf-8"))
             out.truncated = cut
-        if snippets and len(out.snippets) < cfg.max_snippets and not delta.is_binary and patch.hunks:
-            lines = patch.hunks[0].lines
-            before = "".join(ln.content for ln in lines if ln.origin in " -")
-            after = "".join(ln.content for ln in lines if ln.origin in " +")
-            out.snippets.append({"path": delta.new_file.path,
-                                 "before": _cut(before, cfg.max_snippet_bytes)[0],
-                                 "after": _cut(after, cfg.max_snippet_bytes)[0]})
+        if want_snippet:
+            snippet = _first_hunk(text, cfg.max_snippet_bytes)
+            if snippet is not None:
+                out.snippets.append({"path": delta.new_file.path, "before": snippet[0], "after": snippet[1]})
     out.diff = "".join(parts)
     return out

@@ -37,13 +37,17 @@ class LakeBudget:
 
     def __init__(self, lake):
         self.lake = lake
-        self._written: dict[tuple, tuple] = {}   # what the lake holds from us, so unchanged rows are not rewritten
+        # What the lake holds as far as we know (last load, then our writes): only rows that differ from it
+        # are written, so a worker never re-publishes another's older observation over a newer one.
+        self._known: dict[tuple, tuple] = {}
 
     def load(self) -> list[dict]:
-        return self.lake.query(f"SELECT * FROM {TABLE}").to_pylist()
+        rows = self.lake.query(f"SELECT * FROM {TABLE}").to_pylist()
+        self._known = {_key(r): _value(r) for r in rows}
+        return rows
 
     def changed(self, rows: list[dict]) -> list[dict]:
-        return [r for r in rows if self._written.get(_key(r)) != _value(r)]
+        return [r for r in rows if self._known.get(_key(r)) != _value(r)]
 
     def writes(self, rows: list[dict]) -> list[Write]:
         """The Write of the rows that changed (empty when none did), to add to a commit under way."""
@@ -54,7 +58,7 @@ class LakeBudget:
         """Call once the commit holding `writes` succeeded."""
         for w in writes:
             if w.table == TABLE:
-                self._written.update({_key(r): _value(r) for r in w.data})
+                self._known.update({_key(r): _value(r) for r in w.data})
 
     def save(self, rows: list[dict]) -> None:
         """Commit the changed rows on their own (before a pause, at the end of a run)."""

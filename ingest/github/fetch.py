@@ -1,7 +1,8 @@
 """`fetch`: per repository, pull requests (files, comments, reviews, review comments), issues and the README.
 
-Resumable: each GraphQL page is committed together with its cursor in github_cursors (one lake commit),
-and every row is an upsert by its key, so a run killed at any moment re-reads at most one page and never
+Resumable: each GraphQL page is committed together with its cursor in github_cursors and the budget left
+in github_rate_limits (one lake commit; other workers read the budget from there, see budget.py), and
+every row is an upsert by its key, so a run killed at any moment re-reads at most one page and never
 duplicates. A first crawl walks CREATED_AT ascending (new items append at the end, so cursors stay valid);
 once complete, later runs walk UPDATED_AT descending down to the last crawl's start (`since`).
 

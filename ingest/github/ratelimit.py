@@ -23,6 +23,7 @@ from ingest.github.config import GitHubConfig
 
 log = logging.getLogger("ingest.github")
 
+
 class SharedState(Protocol):
     """Where the buckets of all workers meet (budget.LakeBudget: the github_rate_limits table)."""
 
