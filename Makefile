@@ -26,6 +26,13 @@ test-fast: setup
 # Go toolchain source -> lake -> samples -> tokenizer -> shards -> tiny model -> evaluation -> GGUF -> served completion.
 demo: setup
 	$(PY) -m lake init --lake $(LAKE)
+	$(PY) -m ingest goroot --lake $(LAKE)
+	$(PY) -m lake sql "SELECT r.repo_id, r.license, count(f.path) AS files FROM repos r LEFT JOIN files f USING (repo_id) GROUP BY ALL ORDER BY files DESC" --lake $(LAKE)
+	$(PY) -m transforms run --lake $(LAKE)
+	$(PY) -m transforms funnel --lake $(LAKE)
+	$(PY) -m transforms audit --lake $(LAKE)
+	$(PY) -m transforms tokenizer --vocab-size 8000 --sample-bytes 20000000 --lake $(LAKE)
+	$(PY) -m transforms pack --seq-len 512 --lake $(LAKE)
 	$(PY) -m lake tables --lake $(LAKE)
 
 clean:

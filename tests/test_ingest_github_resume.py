@@ -73,9 +73,10 @@ def test_token_never_reaches_logs_errors_or_the_lake(github, tmp_path):
     gh.inject("secondary", "/graphql", status=403, retry_after=0)
     gh.inject("status", "/graphql", status=502)
     lake_dir = tmp_path / "lake"
+    Lake(lake_dir).close()  # created once first: the three runs below start on it at the same moment
     common = ["--api-url", gh.url, "--lake", str(lake_dir)]
     runs = [cli(["top", "--language", "Go", "--n", "100", *common], token=f"{secret},{second}"),
-            cli(["fetch", "acme/widget", "acme/missing", *common], token=f"{secret},{second}"),
+            cli(["fetch", "acme/widget", "acme/missing", *common], token=f"{second},{secret}"),  # prefers second
             cli(["fetch", "acme/widget", *common], token=secret + "-revoked")]
     outputs = []
     for proc in runs:

@@ -79,6 +79,9 @@ def test_four_workers_one_killed_and_restarted_collect_what_one_process_does(git
     finish(cli(["fetch", *names, *common, "--lake", str(tmp_path / "solo")]))
 
     gh.inject("slow", "/graphql", delay=0.05, times=100_000)  # widen the windows a kill can land in
+    # As the README says: create the lake once, then start the workers (first opens race on creating it).
+    subprocess.run([sys.executable, "-m", "lake", "init", "--lake", str(tmp_path / "shared")], cwd=ROOT,
+                   check=True, capture_output=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     shared = ["fetch", *names, *common, "--lake", str(tmp_path / "shared")]
     workers = {i: cli([*shared, "--worker", f"{i}/4"]) for i in range(1, 5)}
     victim_names = {r.name for r in owned[victim]}

@@ -97,15 +97,6 @@ class HeadReader:
             yield pa.RecordBatch.from_pylist(rows, schema=files)
 
 
-def read_head(repo: pygit2.Repository, repo_id: str, commit: pygit2.Commit, cfg: IngestConfig,
-              progress=None) -> HeadSnapshot:
-    """The whole HEAD at once, files in a list (small repositories, tests); ingest streams HeadReader."""
-    reader = HeadReader(repo, repo_id, commit, cfg, progress)
-    reader.snap.files = sorted(reader.file_rows(), key=lambda r: r["path"])
-    reader.snap.files_count = len(reader.snap.files)
-    return reader.snap
-
-
 def _tree_row(repo_id, head, path, kind, mode, size) -> dict:
     return {"repo_id": repo_id, "commit": head, "path": path, "kind": kind, "mode": int(mode), "size": size}
 
