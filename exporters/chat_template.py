@@ -1,7 +1,8 @@
 """The one chat format of our models, spelled for each runtime that needs it.
 
-SFT pairs are serialised as `<PROMPT>` + prompt + `<RESPONSE>` + response + EOS (transforms/grammar.py markers),
-so a chat turn maps onto the same markers: user/system text after `<PROMPT>`, assistant text after `<RESPONSE>`.
+The model learns SFT pairs as `<PROMPT>` prompt `<RESPONSE>` response EOS, nothing between (trainers/sft.py
+encode_pair), so a chat turn maps onto the same markers: user/system text after `<PROMPT>`, assistant text
+after `<RESPONSE>`.
 The Jinja form goes into the HF tokenizer config and the GGUF (`tokenizer.chat_template`, which llama.cpp's
 server applies); the Go-template form goes into the Ollama Modelfile. Both must render a conversation alike.
 """

@@ -125,9 +125,9 @@ def _shard_tokens(lk, shards: list[dict]) -> dict[tuple, int]:
             raise ExportError(f"shard {s['shard_id']}: {e}") from None
         lk.con.register("__card_docs", docs)
         try:
-            rows = lk.query(f"SELECT {', '.join('s.' + c for c in GROUP)}, sum(d.tokens)::BIGINT AS t, count(s.sample_id) AS found, "
-                            f"count(*) AS docs FROM __card_docs d LEFT JOIN samples s USING (sample_id) GROUP BY ALL"
-                            ).to_pylist()
+            rows = lk.query(f"SELECT {', '.join('s.' + c for c in GROUP)}, sum(d.tokens)::BIGINT AS t, "
+                            f"count(s.sample_id) AS found, count(*) AS docs "
+                            f"FROM __card_docs d LEFT JOIN samples s USING (sample_id) GROUP BY ALL").to_pylist()
         finally:
             lk.con.unregister("__card_docs")
         lost = sum(r["docs"] - r["found"] for r in rows)
@@ -147,4 +147,5 @@ def _evals(lk, checkpoint: str) -> list[dict]:
     if not checkpoint:
         return rows
     wanted = {checkpoint, str(Path(checkpoint).resolve())}
-    return [r for r in rows if r["checkpoint"] and (r["checkpoint"] in wanted or str(Path(r["checkpoint"]).resolve()) in wanted)]
+    return [r for r in rows
+            if r["checkpoint"] and (r["checkpoint"] in wanted or str(Path(r["checkpoint"]).resolve()) in wanted)]

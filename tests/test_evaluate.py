@@ -152,7 +152,7 @@ def test_evaluate_every_suite_writes_rows_for_the_checkpoint(evaluated):
                         [eval_run]).to_pylist()
     got = {(r["suite"], r["metric"]) for r in rows if r["system"] == "model"}
     for want in [("lm", "bits_per_byte"), ("lm", "loss"), ("lm", "perplexity"), ("explain", "bleu"),
-                 ("explain", "rougeL"), ("code", "compile_rate"), ("code", "vet_rate"), ("code", "edit_similarity"),
+                 ("explain", "rougeL"), ("code", "compile_rate"), ("code", "closed_rate"), ("code", "edit_similarity"),
                  ("decontamination", "contaminated")]:
         assert want in got, want
     assert {r["checkpoint"] for r in rows} == {str(ckpt)}

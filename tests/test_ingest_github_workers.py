@@ -6,6 +6,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from ingest.github.budget import LakeBudget
 from ingest.github.config import GitHubConfig
 from ingest.github.fetch import RepoCollector
 from ingest.github.ratelimit import fingerprint, preferred_token
+from ingest.github.records import repo_row
 from ingest.workers import Worker
 from lake import Lake
 from lake.tables.github import TABLES as GITHUB_TABLES
@@ -170,10 +172,14 @@ def test_worker_processes_sharing_a_token_spend_one_budget(github, tmp_path):
     # Workers 1/3 and 3/3 both prefer tok-one (a pool of 2 tokens over 3 workers); worker 1 runs first.
     owned = repos_for({1: 1, 3: 1}, 3, "pool", n_pulls=6, n_issues=4)
     gh = github([owned[1][0], owned[3][0]], tokens=["tok-one", "tok-two"], limits={"graphql": RESERVE + 4})
-    names = [owned[1][0].full_name, owned[3][0].full_name]
-    common = ["fetch", *names, "--api-url", gh.url, "--page-size", "3", "--lake", str(tmp_path / "lake")]
-    finish(cli([*common, "--worker", "1/3"], token="tok-one,tok-two"))  # 4 one-point pages: tok-one at its reserve
-    finish(cli([*common, "--worker", "3/3"], token="tok-one,tok-two"))
+    with Lake(tmp_path / "lake") as lake:  # what `top` would have written; the workers take --from-top
+        lake.write("github_repos", [repo_row(F.rest_search_item(r[0]), datetime.now(timezone.utc))
+                                    for r in owned.values()], mode="upsert")
+    common = ["fetch", "--from-top", "--api-url", gh.url, "--page-size", "3", "--lake", str(tmp_path / "lake")]
+    out = finish(cli([*common, "--worker", "1/3"], token="tok-one,tok-two"))  # 4 one-point pages: tok-one at its reserve
+    assert "1/1 repositories" in out, out
+    out = finish(cli([*common, "--worker", "3/3"], token="tok-one,tok-two"))
+    assert "1/1 repositories" in out, out
     points = {t: sum(h.charged for h in gh.hits if h.resource == "graphql" and h.token == t)
               for t in ("tok-one", "tok-two")}
     assert points == {"tok-one": 4, "tok-two": 4}, "worker 3 spent tok-one's reserve instead of switching"

@@ -42,7 +42,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--run", help="the evaluation run to export for review (default: the latest)")
     p.add_argument("--seed", type=int, default=EvalConfig.seed, help="item sampling order")
     p.add_argument("--go-tests", action="store_true", help="also run the packages' own tests (bounded)")
-    p.add_argument("--max-new-tokens", type=int, default=EvalConfig.max_new_tokens)
+    p.add_argument("--max-new-tokens", type=int, default=None, help="tokens per generated answer "
+                   f"(default: {EvalConfig.explain_max_new_tokens} explain, {EvalConfig.code_max_new_tokens} code)")
     p.add_argument("--ngram", type=int, default=EvalConfig.ngram, help="decontamination n-gram length in words")
     p.add_argument("--contamination-threshold", type=float, default=EvalConfig.contamination_threshold)
     args = p.parse_args(argv)
@@ -53,9 +54,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def config_from(args: argparse.Namespace) -> EvalConfig:
     suites = SUITES if args.suite == "all" else tuple(s.strip() for s in args.suite.split(",") if s.strip())
-    return EvalConfig(suites=suites, limit=args.limit, seed=args.seed, go_tests=args.go_tests,
-                      max_new_tokens=args.max_new_tokens, ngram=args.ngram,
-                      contamination_threshold=args.contamination_threshold)
+    new = {} if args.max_new_tokens is None else {"explain_max_new_tokens": args.max_new_tokens,
+                                                   "code_max_new_tokens": args.max_new_tokens}
+    return EvalConfig(suites=suites, limit=args.limit, seed=args.seed, go_tests=args.go_tests, ngram=args.ngram,
+                      contamination_threshold=args.contamination_threshold, **new)
 
 
 def _load(target: str):

@@ -3,6 +3,9 @@
 Unchanged (same refs fingerprint) is a no-op; otherwise HEAD files/trees/readmes and pull requests are
 replaced, and history adds only commits the lake lacks (a rewritten history is replaced whole). Since
 every row of a repository lands in one commit, a run killed at any moment leaves the lake as it was.
+HEAD files and commits stream into that commit as Arrow batches (memory stays flat, reading overlaps
+the Parquet write); the rows that depend on the whole HEAD (trees, readmes, repos' licence) are built
+when DuckDB pulls them, after the HEAD stream.
 """
 from __future__ import annotations
 

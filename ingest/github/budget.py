@@ -7,12 +7,15 @@ github_rate_limits, where every worker sees it.
 - Read: before choosing a token or deciding to pause, the RateLimiter loads the table and merges it with
   what it saw itself (`RateLimiter.merge_rows`): within one window (same reset) the lower `remaining` is the
   later observation, and a later reset is a newer window.
-- Write: the buckets that changed since the last write go into each page's lake commit (no extra
-  commit), and are written on their own before the limiter pauses (so others stop too instead of each
-  finding the limit with a 403) and at the end of a run. Upserts by key; the lake retries conflicts.
-- Bound: a worker may spend what others spent since its last load, at most its requests in flight plus
-  one page's follow-ups per worker; the reserves in GitHubConfig (reserve_graphql=100 points,
-  reserve_rest=50 requests) cover that for tens of workers.
+- Write: the buckets that differ from what the lake holds (as last loaded or written) go into each
+  page's lake commit (no extra commit), and are written on their own before the limiter pauses (so the
+  others stop too instead of each finding the limit with a 403) and at the end of a run. Upserts by key;
+  the lake retries commit conflicts.
+- Bound: every response tells a worker the token's true remaining (GitHub counts for the token, not the
+  process), so what a worker cannot see is only what others spent since its last response or their last
+  commit, about one page each. The reserves in GitHubConfig (reserve_graphql=100 points, a page query
+  costs up to ~7; reserve_rest=50 requests) absorb that for about a dozen workers on one token; raise
+  them for more. Exact accounting would need a lock around every request: the coordinator we refuse.
 - Tokens: worker I of N prefers token (I-1) mod T of GITHUB_TOKENS and falls back to the token with the
   most budget left; when every token is at its reserve, it sleeps until the first reset.
 Rows name tokens only by fingerprint (`ratelimit.fingerprint`), never the token.

@@ -16,7 +16,7 @@ from tqdm import tqdm
 from lake import Lake
 from trainers.eval import gobuild
 from trainers.eval.config import EvalConfig
-from trainers.eval.generation import answer
+from trainers.eval.generation import answers
 from trainers.eval.gotasks import CodeTask, close_body
 from trainers.eval.models import Subject
 from trainers.eval.results import ItemOutcome, Metric
@@ -43,13 +43,12 @@ def checkable_tasks(lake: Lake, candidates: Iterable[CodeTask], cfg: EvalConfig,
                 break
             tried += len(chunk)
             sites = [gobuild.locate(lake, t, workdir) for t in chunk]
+            # build only: vet (and tests) of the original run later, for the bodies that compile
             results = list(pool.map(lambda ts: gobuild.check(ts[1], ts[0].content, workdir, cfg.go_timeout_s,
-                                                              tests_timeout=cfg.go_test_timeout_s if cfg.go_tests else None),
-                                    zip(chunk, sites)))
+                                                              run_vet=False), zip(chunk, sites)))
             for task, site, res in zip(chunk, sites, results):
                 item = _outcome(task, site)
                 if res.compiles:
-                    item.scores.update(original_vet=res.vet, original_tests=res.tests)
                     kept.append((task, site, item))
                 else:
                     site.close()
@@ -62,19 +61,23 @@ def checkable_tasks(lake: Lake, candidates: Iterable[CodeTask], cfg: EvalConfig,
 def run(subject: Subject, tasks: list[tuple[CodeTask, gobuild.PackageSite, ItemOutcome]], cfg: EvalConfig,
         workdir: Path) -> list[Metric]:
     todo = [(t, s, i) for t, s, i in tasks if i.status == "scored"]
+    generated = answers(subject, [t.prompt for t, _, _ in todo], cfg.max_prompt_tokens, cfg.code_max_new_tokens,
+                        "code: generating bodies")
     bodies = []
-    for task, _, item in tqdm(todo, desc="code: generating bodies", unit=" tasks", leave=False):
-        item.generation = answer(subject, task.prompt, cfg.max_prompt_tokens, cfg.max_new_tokens)
-        bodies.append(close_body(item.generation))
+    for (_, _, item), gen in zip(todo, generated):
+        item.generation = gen
+        bodies.append(close_body(gen))
 
     def score(args):
         (task, site, item), body = args
         if body is None:
             return gobuild.CheckResult(False, error="the generation does not close the function body")
-        wants_vet = item.scores.get("original_vet") is True
-        wants_tests = cfg.go_tests and item.scores.get("original_tests") is True
-        return gobuild.check(site, task.with_body(body), workdir, cfg.go_timeout_s, run_vet=wants_vet,
-                             tests_timeout=cfg.go_test_timeout_s if wants_tests else None)
+        tests = cfg.go_test_timeout_s if cfg.go_tests else None
+        res = gobuild.check(site, task.with_body(body), workdir, cfg.go_timeout_s, tests_timeout=tests)
+        if res.compiles:  # vet and tests count only where the original passes them
+            original = gobuild.check(site, task.content, workdir, cfg.go_timeout_s, tests_timeout=tests)
+            item.scores.update(original_vet=original.vet, original_tests=original.tests)
+        return res
 
     with ThreadPoolExecutor(cfg.workers) as pool:
         results = list(tqdm(pool.map(score, zip(todo, bodies)), total=len(todo), desc="code: building",
@@ -105,11 +108,7 @@ def summarize(items: list[ItemOutcome]) -> list[Metric]:
             Metric("code", "compile_rate", CATEGORY, sum(i.scores["compiles"] for i in items) / n, n),
             Metric("code", "edit_similarity", CATEGORY, sum(i.scores["edit_similarity"] for i in items) / n, n),
             Metric("code", "exact_match", CATEGORY, sum(i.scores["exact_match"] for i in items) / n, n)]
-    # vet and tests are rated among the tasks whose original passed them
-    rows += [Metric("code", "vet_rate", CATEGORY,
-                    sum(bool(i.scores["vet"]) for i in items if i.scores.get("original_vet")) /
-                    max(1, sum(1 for i in items if i.scores.get("original_vet"))),
-                    sum(1 for i in items if i.scores.get("original_vet")))]
-    tested = [i for i in items if i.scores.get("original_tests")]
-    rows += rate("tests", tested)
+    # vet and tests are rated among the bodies that compile, where the original passes them (no row when none)
+    rows += rate("vet", [i for i in items if i.scores.get("original_vet")])
+    rows += rate("tests", [i for i in items if i.scores.get("original_tests")])
     return rows

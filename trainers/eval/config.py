@@ -14,14 +14,15 @@ class EvalConfig:
     limit: int = 20                  # items per suite and category/kind (documents, pairs, functions)
     seed: int = 0                    # sampling order of items; the untrained baseline uses the checkpoint's seed
     # lm
-    max_doc_bytes: int = 16_384      # a document is cut (at a character boundary) before scoring and compressing
+    max_doc_bytes: int = 8_192       # a document is cut (at a character boundary) before scoring and compressing
     window_overlap: int = 64         # context tokens carried into each next scoring window (at most ctx/4)
     # generation (explain, code)
     max_prompt_tokens: int = 768     # prompts are cut from the left to fit
-    max_new_tokens: int = 96
+    explain_max_new_tokens: int = 48  # a commit message's subject line and a short explanation
+    code_max_new_tokens: int = 96     # a body of max_body_lines lines
     # code
     min_body_lines: int = 1
-    max_body_lines: int = 12
+    max_body_lines: int = 8
     go_timeout_s: float = 60.0       # one go build / vet
     go_tests: bool = False           # also run the package's own tests (bounded by go_test_timeout_s)
     go_test_timeout_s: float = 60.0

@@ -10,10 +10,8 @@ import math
 
 import sacrebleu
 from rouge_score import rouge_scorer
-from tqdm import tqdm
-
 from trainers.eval.config import EvalConfig
-from trainers.eval.generation import answer, answer_nll, sft_prompt
+from trainers.eval.generation import answer_nlls, answers, sft_prompt
 from trainers.eval.models import Subject
 from trainers.eval.results import ItemOutcome, Metric
 
@@ -28,10 +26,11 @@ def run(subject: Subject, items: list[ItemOutcome], cfg: EvalConfig) -> list[Met
     """Generate and score every item with status 'scored' (in place); metrics per kind."""
     rouge = rouge_scorer.RougeScorer(["rougeL"])
     todo = [i for i in items if i.status == "scored"]
-    for item in tqdm(todo, desc="explain: generating", unit=" pairs", leave=False):
-        text = sft_prompt(item.prompt)
-        item.generation = answer(subject, text, cfg.max_prompt_tokens, cfg.max_new_tokens).strip()
-        nll, ntok = answer_nll(subject, text, item.reference, cfg.max_prompt_tokens)
+    texts = [sft_prompt(i.prompt) for i in todo]
+    generated = answers(subject, texts, cfg.max_prompt_tokens, cfg.explain_max_new_tokens, "explain: generating")
+    nlls = answer_nlls(subject, [(t, i.reference) for t, i in zip(texts, todo)], cfg.max_prompt_tokens)
+    for item, gen, (nll, ntok) in zip(todo, generated, nlls):
+        item.generation = gen.strip()
         item.scores = {
             "bleu": sacrebleu.sentence_bleu(item.generation, [item.reference]).score,
             "rougeL": rouge.score(item.reference, item.generation)["rougeL"].fmeasure,

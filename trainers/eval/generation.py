@@ -1,9 +1,12 @@
-"""Prompting a subject: region-marked prompts cut to fit the context, greedy answers."""
+"""Prompting a subject: region-marked prompts cut to fit the context, greedy answers in batches."""
 from __future__ import annotations
+
+import numpy as np
+from tqdm import tqdm
 
 from trainers.eval.models import Subject
 
-PROMPT, RESPONSE = "<PROMPT>", "<RESPONSE>"  # transforms/grammar.py; the SFT data and chat template use them so
+PROMPT, RESPONSE = "<PROMPT>", "<RESPONSE>"  # transforms/grammar.py; trainers/sft.py trains pairs so
 
 
 def sft_prompt(prompt: str) -> str:
@@ -19,19 +22,25 @@ def prompt_ids(subject: Subject, text: str, max_prompt_tokens: int, max_new_toke
     return [subject.eos_id] + subject.encode(text)[-max(budget, 1):]
 
 
-def answer(subject: Subject, text: str, max_prompt_tokens: int, max_new_tokens: int) -> str:
-    ids = prompt_ids(subject, text, max_prompt_tokens, max_new_tokens)
-    new = max(1, min(max_new_tokens, subject.ctx_len - len(ids)))
-    return subject.decode(subject.generate(ids, new))
+def answers(subject: Subject, texts: list[str], max_prompt_tokens: int, max_new_tokens: int, desc: str,
+            batch: int = 8) -> list[str]:
+    """Greedy answers to every prompt, at most max_new_tokens each, generated `batch` prompts at a time."""
+    new = min(max_new_tokens, subject.ctx_len - 2)
+    ids = [prompt_ids(subject, t, max_prompt_tokens, new) for t in texts]
+    out: list[str] = []
+    for b in tqdm(range(0, len(ids), batch), desc=desc, unit=" batches", leave=False):
+        out += [subject.decode(o) for o in subject.generate(ids[b:b + batch], new)]
+    return out
 
 
-def answer_nll(subject: Subject, prompt: str, response: str, max_prompt_tokens: int) -> tuple[float, int]:
-    """Summed negative log-likelihood (nats) of the reference answer after the prompt, and its token count."""
-    import numpy as np
-
-    resp = subject.encode(response) + [subject.eos_id]
-    resp = resp[: max(1, subject.ctx_len - 2)]
-    ids = prompt_ids(subject, prompt, max_prompt_tokens, len(resp))
-    seq = ids + resp
-    lp = subject.token_logprobs([seq[-subject.ctx_len:]])[0]
-    return float(-np.sum(lp[-len(resp):])), len(resp)
+def answer_nlls(subject: Subject, pairs: list[tuple[str, str]], max_prompt_tokens: int) -> list[tuple[float, int]]:
+    """For each (prompt, reference answer): the answer's summed negative log-likelihood (nats, teacher-forced,
+    its closing EOS included) after the prompt, and its token count."""
+    seqs, lengths = [], []
+    for prompt, response in pairs:
+        resp = (subject.encode(response) + [subject.eos_id])[: max(1, subject.ctx_len - 2)]
+        seq = prompt_ids(subject, prompt, max_prompt_tokens, len(resp)) + resp
+        seqs.append(seq[-subject.ctx_len:])
+        lengths.append(len(resp))
+    lps = subject.token_logprobs(seqs) if seqs else []
+    return [(float(-np.sum(lp[-n:])), n) for lp, n in zip(lps, lengths)]

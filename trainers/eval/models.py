@@ -30,8 +30,8 @@ class Subject(Protocol):
     def decode(self, ids: list[int]) -> str: ...
     def token_logprobs(self, windows: list[list[int]]) -> list[np.ndarray]:
         """For each window w (len(w) <= ctx_len): log p(w[i] | w[:i]) for i = 1 .. len(w) - 1, in nats."""
-    def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
-        """Greedy continuation of ids (without them), stopped at a stop id (not included)."""
+    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[list[int]]:
+        """Greedy continuation of each prompt (without it), stopped at a stop id (not included)."""
 
 
 def _marker_ids(encode) -> set[int]:
@@ -85,15 +85,25 @@ class HFSubject:
                 out += [lp[i, :len(w) - 1] for i, w in enumerate(chunk)]
         return out
 
-    def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
+    def generate(self, prompts: list[list[int]], max_new_tokens: int, batch_size: int = 8) -> list[list[int]]:
+        # Batched, left-padded (the attention mask hides the padding, generate derives positions from it):
+        # one decoding loop serves batch_size prompts.
         torch = self.torch
+        out: list[list[int]] = []
         with torch.no_grad():
-            x = torch.tensor([ids], dtype=torch.long)
-            out = self.model.generate(
-                input_ids=x, attention_mask=torch.ones_like(x), max_new_tokens=max_new_tokens, do_sample=False,
-                eos_token_id=sorted(self.stop_ids), pad_token_id=self.eos_id, use_cache=True)
-        new = out[0, len(ids):].tolist()
-        return _cut_at_stop(new, self.stop_ids)
+            for b in range(0, len(prompts), batch_size):
+                chunk = prompts[b:b + batch_size]
+                width = max(len(p) for p in chunk)
+                x = torch.full((len(chunk), width), self.eos_id, dtype=torch.long)
+                mask = torch.zeros((len(chunk), width), dtype=torch.long)
+                for i, p in enumerate(chunk):
+                    x[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
+                    mask[i, width - len(p):] = 1
+                y = self.model.generate(input_ids=x, attention_mask=mask, max_new_tokens=max_new_tokens,
+                                        do_sample=False, eos_token_id=sorted(self.stop_ids),
+                                        pad_token_id=self.eos_id, use_cache=True)
+                out += [_cut_at_stop(y[i, width:].tolist(), self.stop_ids) for i in range(len(chunk))]
+        return out
 
     def untrained(self) -> "HFSubject":
         """The same architecture from the same seed, with no training: the floor a trained model must beat.
@@ -165,16 +175,17 @@ class GGUFSubject:
             out.append(logits[np.arange(len(ids) - 1), ids[1:]] - logz)
         return out
 
-    def generate(self, ids: list[int], max_new_tokens: int) -> list[int]:
-        self.llm.reset()
-        new: list[int] = []
-        for tok in self.llm.generate(list(ids), top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
-            if tok in self.stop_ids or len(new) >= max_new_tokens:
-                break
-            new.append(int(tok))
-            if len(ids) + len(new) >= self.ctx_len:
-                break
-        return new
+    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[list[int]]:
+        out = []
+        for ids in prompts:
+            self.llm.reset()
+            new: list[int] = []
+            for tok in self.llm.generate(list(ids), top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
+                if tok in self.stop_ids or len(new) >= max_new_tokens or len(ids) + len(new) >= self.ctx_len:
+                    break
+                new.append(int(tok))
+            out.append(new)
+        return out
 
     def untrained(self):
         raise EvalError("the untrained baseline needs a checkpoint (--ckpt), not a GGUF")
