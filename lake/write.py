@@ -26,7 +26,8 @@ _names = itertools.count()
 class Write:
     """Write `data` into `table`.
 
-    data: a pyarrow Table / RecordBatch / list of dicts, or a SQL SELECT over lake tables.
+    data: a pyarrow Table / RecordBatch / list of dicts, a RecordBatchReader (streamed: read once, so only
+          with mode append/overwrite or an explicit `scope`, and never retried), or a SQL SELECT over lake tables.
     mode: scope     -- delete rows whose scope columns match the data's (or `scope`'s), then insert
           upsert    -- delete rows with the same key, then insert
           overwrite -- delete every row, then insert
@@ -47,6 +48,19 @@ def _is_retryable(e: BaseException) -> bool:
     text = str(e).lower()
     return any(s in text for s in ("conflict", "database is locked", "another transaction", "busy",
                                     "could not serialize", "duplicate key", "already exists"))
+
+
+class CommitConflict(LakeError):
+    """A commit lost a conflict and could not be replayed here (it streamed its data): redo the whole unit of
+    work, e.g. with `retry_on_conflict`."""
+
+
+def retry_on_conflict(fn: Callable[[], Any]) -> Any:
+    """Run fn again (it must rebuild its data) while its streamed commit loses a conflict."""
+    retry = Retrying(retry=retry_if_exception(lambda e: isinstance(e, CommitConflict)),
+                     stop=stop_after_attempt(MAX_ATTEMPTS), wait=wait_random_exponential(multiplier=0.1, max=3.0),
+                     reraise=True)
+    return retry(fn)
 
 
 def with_retry(fn: Callable[[], Any], stats: dict | None = None) -> Any:
@@ -116,6 +130,9 @@ def _apply(lake, w: Write) -> int:
     registered: list[str] = []
     try:
         source = None
+        if isinstance(w.data, pa.RecordBatchReader) and w.scope is None and w.mode in ("scope", "upsert"):
+            raise LakeError(f"table {t.name}: a streamed write is read once; give mode append/overwrite or an "
+                            f"explicit scope")
         if w.data is not None:
             source, reg = _as_relation_sql(lake, w.data, f"table {t.name}")
             registered += reg
@@ -192,4 +209,7 @@ def commit(lake, writes: list[Write], message: str | None = None) -> int:
     except LakeError:
         raise
     except duckdb.Error as e:
-        raise LakeError(f"write to {', '.join(sorted({w.table for w in writes}))} failed: {str(e).splitlines()[0]}") from None
+        tables = ', '.join(sorted({w.table for w in writes}))
+        if streams and _is_retryable(e):
+            raise CommitConflict(f"write to {tables} lost a commit conflict") from None
+        raise LakeError(f"write to {tables} failed: {str(e).splitlines()[0]}") from None

@@ -6,10 +6,11 @@ import sys
 
 from tqdm import tqdm
 
-from lake import Lake, LakeError
+from lake import Lake, LakeError, retry_on_conflict
 from ingest.git.errors import GitIngestError
 from ingest.git.repository import IngestResult, ingest_repo
 from ingest.git.source import redact
+from ingest.workers import Worker, WorkerSpecError
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
@@ -17,7 +18,9 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     if command == "git":
-        p.add_argument("sources", nargs="+", metavar="SRC", help="local repository (bare or not) or URL")
+        p.add_argument("sources", nargs="*", metavar="SRC", help="local repository (bare or not) or URL")
+        p.add_argument("--from-list", metavar="FILE", help="more SRCs, one per line ('#' starts a comment)")
+        p.add_argument("--worker", metavar="I/N", help="take only this worker's share of the SRCs (see ingest/workers.py)")
         p.add_argument("--name", default=None, help="repository name (owner/name) when there is one SRC")
         p.add_argument("--license", default=None, metavar="SPDX", help="declared licence, overrides detection")
         p.add_argument("--fetch-prs", action="store_true", help="also fetch refs/pull/*/head from a URL")
@@ -25,6 +28,17 @@ def _parser(command: str) -> argparse.ArgumentParser:
     else:
         p.add_argument("--goroot", default=None, help="a Go distribution folder (default: `go env GOROOT`)")
     return p
+
+
+def _sources(args: argparse.Namespace) -> list[str]:
+    sources = list(args.sources)
+    if args.from_list:
+        with open(args.from_list) as f:
+            sources += [ln.split("#", 1)[0].strip() for ln in f if ln.split("#", 1)[0].strip()]
+    if not sources:
+        raise WorkerSpecError("no SRC given (name repositories or --from-list FILE)")
+    worker = Worker.parse(args.worker)
+    return list(worker.take(sources, key=lambda s: args.name or redact(s)))
 
 
 def _line(r: IngestResult) -> str:
@@ -54,16 +68,23 @@ def main(argv: list[str]) -> int:
             for r in results:
                 print(_line(r))
             return 0
+        try:
+            args.sources = _sources(args)
+        except (OSError, WorkerSpecError) as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
         if args.name and len(args.sources) > 1:
             print("error: --name needs exactly one SRC", file=sys.stderr)
             return 2
         shown = [redact(s) for s in args.sources]
         with lake.run("ingest git", {"sources": shown, "license": args.license, "fetch_prs": args.fetch_prs,
-                                     "max_commits": args.max_commits}) as run:
+                                     "max_commits": args.max_commits, "worker": args.worker}) as run:
             for src, name in zip(tqdm(args.sources, desc="repositories", unit=" repos", disable=args.quiet), shown):
                 try:
-                    r = ingest_repo(lake, src, name=args.name, license=args.license, fetch_prs=args.fetch_prs,
-                                    max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet)
+                    # another worker's commit may win a conflict; the repository is simply ingested again
+                    r = retry_on_conflict(lambda: ingest_repo(
+                        lake, src, name=args.name, license=args.license, fetch_prs=args.fetch_prs,
+                        max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet))
                 except GitIngestError as e:
                     failed += 1
                     run.stats[name] = "failed"

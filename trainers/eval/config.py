@@ -15,7 +15,7 @@ class EvalConfig:
     seed: int = 0                    # sampling order of items; the untrained baseline uses the checkpoint's seed
     # lm
     max_doc_bytes: int = 8_192       # a document is cut (at a character boundary) before scoring and compressing
-    window_overlap: int = 64         # context tokens carried into each next scoring window (at most ctx/4)
+    window_overlap: int = 32         # context tokens carried into each next scoring window (at most ctx/4)
     # generation (explain, code)
     max_prompt_tokens: int = 768     # prompts are cut from the left to fit
     explain_max_new_tokens: int = 48  # a commit message's subject line and a short explanation

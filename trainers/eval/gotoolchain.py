@@ -28,7 +28,8 @@ class GoResult:
 
     @property
     def first_error(self) -> str:
-        lines = [l for l in self.output.splitlines() if l.strip() and not l.startswith("#")]
+        lines = [l for l in self.output.splitlines()
+                 if l.strip() and not l.startswith(("#", "go: downloading", "go: finding"))]
         return lines[0][:300] if lines else ""
 
 

@@ -48,7 +48,7 @@ def _bar_bpb(rows: list[dict], path: Path) -> bool:
         return False
     cats = sorted({r["category"] for r in bpb}, key=lambda c: (c == "all", c))
     systems = sorted({r["system"] for r in bpb}, key=lambda s: (s != MODEL, s))
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(cats) * max(1, len(systems)) / 3, 4))
+    fig, ax = plt.subplots(figsize=(3.5 + 1.3 * len(cats) * max(1, len(systems)) / 3, 4))
     width = 0.8 / len(systems)
     for k, system in enumerate(systems):
         vals = {r["category"]: r["value"] for r in bpb if r["system"] == system}
@@ -56,7 +56,7 @@ def _bar_bpb(rows: list[dict], path: Path) -> bool:
     ax.set_xticks([i + width * (len(systems) - 1) / 2 for i in range(len(cats))], cats)
     ax.set_ylabel("bits per byte (lower is better)")
     ax.set_title("Held-out bits per byte: model and baselines")
-    ax.legend(fontsize=7)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
