@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from exporters.gguf_export import write_gguf  # noqa: E402
-from exporters.llama_runtime import load_llama  # noqa: E402
+from trainers.llama_runtime import load_llama  # noqa: E402
 from exporters.source import from_checkpoint, parameter_count  # noqa: E402
 from transforms.tokenizer import Tokenizer  # noqa: E402
 

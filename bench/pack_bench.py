@@ -2,12 +2,13 @@
 
     .venv/bin/python bench/pack_bench.py [--mb 8] [--scale 10] [--vocab 8000] [--workers 2] [--shard-mb 4]
 
-1. Throughput: `pack` end to end (DuckDB stream -> worker processes -> shards on disk + manifest) in MB of text
+1. Throughput: `pack` end to end (DuckDB reads -> worker processes -> shards on disk + manifest) in MB of text
    per second over the `--scale`x corpus, next to plain `sentencepiece` encoding of the same texts, already in a
    Python list, one call per text in this process (and, for reference, its own multi-threaded batch call).
    Target: >= 0.8x the one-process figure with 2 workers.
 2. Memory: peak RSS of the pack (the packer process and its workers, summed, polled) at 1x and `--scale`x the
-   data. Target: within 20% (flat): memory is bounded by one shard (`--shard-mb` of text), not by the table.
+   data. Target: within 20% (flat). The packer holds about two shards' text (`--shard-mb`) at a time; a
+   bigger corpus also holds bigger single files (GOROOT's largest are several MB), which a shard must take whole.
 3. Compression: bytes per token on held-out GOROOT Go files (files in neither corpus) for our SentencePiece BPE
    and a Hugging Face `tokenizers` byte-level BPE of the same vocabulary trained on the same sample.
 The 1x corpus is the first `--mb` MB of GOROOT's files in a fixed shuffled order, the `--scale`x one the

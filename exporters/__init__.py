@@ -2,6 +2,6 @@
 OpenAI-compatible endpoint, and the model card with its licence manifest. `python -m exporters` is the way in.
 
 source.py (what an export starts from) · hf_export.py + hf_tokenizer.py · gguf_export.py + gguf_vocab.py +
-quantize.py · modelfile.py + chat_template.py · serve.py + llama_runtime.py · training_data.py + card.py +
+quantize.py · modelfile.py + chat_template.py · serve.py (+ trainers/llama_runtime.py) · training_data.py + card.py +
 license_manifest.py · cli.py
 """

@@ -17,7 +17,7 @@ from pathlib import Path
 import requests
 
 from exporters.errors import ExportError
-from exporters.llama_runtime import plain_cpu_buffers
+from trainers.llama_runtime import plain_cpu_buffers
 
 HOST = "127.0.0.1"  # loopback only: this is a local endpoint, never exposed
 DEFAULT_PORT = 8000
@@ -47,7 +47,7 @@ def serve_forever(gguf: Path, port: int, n_ctx: int = 0, threads: int | None = N
     gguf = _check_gguf(gguf)
     model = ModelSettings(model=str(gguf), model_alias=gguf.stem, n_ctx=n_ctx, verbose=False,
                           n_threads=threads or max(1, (os.cpu_count() or 2) // 2))
-    with plain_cpu_buffers():  # the server loads its model here (see exporters/llama_runtime.py)
+    with plain_cpu_buffers():  # the server loads its model here (see trainers/llama_runtime.py)
         app = create_app(server_settings=ServerSettings(host=HOST, port=port), model_settings=[model])
     uvicorn.run(app, host=HOST, port=port, log_level="warning")
 

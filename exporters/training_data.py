@@ -142,8 +142,9 @@ def _shard_tokens(lk, shards: list[dict]) -> dict[tuple, int]:
 
 def _evals(lk, checkpoint: str) -> list[dict]:
     """Rows of `evals` naming this checkpoint (by its path as given or resolved; names like last.ckpt recur)."""
+    # the model's own scores; baselines (xz, unigram, untrained) share the table under another `system`
     rows = lk.query("SELECT eval_run, checkpoint, suite, metric, category, value, n, created_at FROM evals "
-                    "ORDER BY created_at, eval_run, suite, metric, category").to_pylist()
+                    "WHERE system = 'model' ORDER BY created_at, eval_run, suite, metric, category").to_pylist()
     if not checkpoint:
         return rows
     wanted = {checkpoint, str(Path(checkpoint).resolve())}

@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import difflib
 import hashlib
-import json
 import re
 import subprocess
 import sys
@@ -287,3 +286,14 @@ def test_evaluate_gguf_export_scores_the_same_bits_per_byte_as_its_checkpoint(ev
     assert ours.keys() == theirs.keys() and ours
     for category in ours:
         assert theirs[category] == pytest.approx(ours[category], rel=2e-3), category
+
+
+@pytest.mark.slow
+def test_evaluate_an_empty_lake_fails_in_one_line_and_records_the_failed_run(trained, tmp_path, capsys):
+    _, ckpt, _ = trained
+    assert evaluate_cli(tmp_path / "empty", "--ckpt", str(ckpt), "--suite", "lm") == 2
+    err = capsys.readouterr().err.strip()
+    assert "no test-split samples" in err and len(err.splitlines()) == 1
+    with Lake(tmp_path / "empty") as lk:
+        assert lk.query("SELECT status FROM runs WHERE command = 'trainers.evaluate'").column(0).to_pylist() == ["failed"]
+        assert lk.count("evals") == 0

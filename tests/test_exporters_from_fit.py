@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from exporters.cli import main
-from exporters.llama_runtime import load_llama
+from trainers.llama_runtime import load_llama
 from lake import Lake
 from tests.test_trainers import CONFIG, TINY
 from tests.test_trainers_corpus import build_go_lake

@@ -11,7 +11,7 @@ import pytest
 import torch
 
 from exporters.cli import main
-from exporters.llama_runtime import load_llama
+from trainers.llama_runtime import load_llama
 from tests.test_exporters_kit import ROOT, SEQ, exporter_kit
 from trainers.checkpoint import load_model
 from transforms.tokenizer import Tokenizer

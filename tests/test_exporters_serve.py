@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from exporters.cli import main
-from exporters.llama_runtime import load_llama
+from trainers.llama_runtime import load_llama
 from exporters.serve import HOST, free_port, start_server, stop_server
 from tests.test_exporters_kit import ROOT, exporter_kit
 

@@ -130,7 +130,7 @@ class LakeRunRecord(L.Callback):
         self.row = {"run_id": self.run_id, "lake_snapshot": meta.get("lake_snapshot"),
                     "tokenizer_id": meta.get("tokenizer_id"), "shards": meta.get("shards", []), "checkpoint": None,
                     "metrics": {}, "started_at": self.started_at, "ended_at": None, "status": "running",
-                    "run_dir": str(Path(trainer.log_dir or trainer.default_root_dir).resolve()),
+                    "run_dir": str(Path(trainer.loggers[0].log_dir if trainer.loggers else trainer.default_root_dir).resolve()),  # trainer.log_dir is a collective
                     "resumed_from": self.resumed_from}
         self._write(self.row)
 

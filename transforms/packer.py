@@ -34,7 +34,6 @@ import re
 import sys
 import time
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -259,18 +258,6 @@ def _is_complete(lake, row: dict | None, plan: ShardPlan) -> bool | None:
     return True
 
 
-@contextmanager
-def _no_file_cache(lake):
-    """Each shard reads the Parquet of its split once; DuckDB's external file cache would keep all of it,
-    so the packer's memory would grow with the table (measured: +130 MB at 80 MB of text)."""
-    before = lake.con.execute("SELECT current_setting('enable_external_file_cache')").fetchone()[0]
-    lake.con.execute("SET enable_external_file_cache = false")
-    try:
-        yield
-    finally:
-        lake.con.execute(f"SET enable_external_file_cache = {'true' if before else 'false'}")
-
-
 def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
     """Pack every sample of the lake's latest `samples` snapshot into shards; skip those already complete."""
     if cfg.seq_len < 1 or cfg.shard_bytes < 1 or cfg.task_bytes < 1:
@@ -298,8 +285,7 @@ def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
                 repaired.append(sid)
             todo.append(plan)
     if todo:
-        with _no_file_cache(lake):
-            _pack_shards(lake, todo, tok, dtype, snapshot, cfg, created, rows)
+        _pack_shards(lake, todo, tok, dtype, snapshot, cfg, created, rows)
     ordered = [rows[p.shard_id(tok.tokenizer_id, snapshot)] for p in plans]
     # one final commit naming exactly the planned shards of this (tokenizer, snapshot): stale rows go
     lake.write("shards", ordered, mode="scope", message=f"pack {tok.tokenizer_id} @ {snapshot}")

@@ -137,17 +137,17 @@ class GGUFSubject:
 
     def __init__(self, path: str | Path, n_ctx: int | None = None):
         try:
-            from llama_cpp import Llama
+            from trainers.llama_runtime import load_llama
         except ImportError as e:  # the optional `serve` extra
             raise EvalError(f"--gguf needs llama-cpp-python ({e})") from None
         path = Path(path)
         if not path.is_file():
             raise EvalError(f"no GGUF file at {path}")
         try:  # windows never exceed the context the model was trained with (the GGUF's context_length)
-            meta = Llama(model_path=str(path), vocab_only=True, verbose=False).metadata
+            meta = load_llama(path, vocab_only=True).metadata
             arch = meta.get("general.architecture", "llama")
             trained_ctx = int(meta.get(f"{arch}.context_length", 0)) or 2048
-            self.llm = Llama(model_path=str(path), n_ctx=n_ctx or trained_ctx, logits_all=True, verbose=False, seed=0)
+            self.llm = load_llama(path, n_ctx=n_ctx or trained_ctx, logits_all=True, seed=0)
         except (ValueError, RuntimeError) as e:
             raise EvalError(f"cannot load GGUF {path}: {e}") from None
         self.name = str(path)

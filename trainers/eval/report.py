@@ -33,7 +33,7 @@ def latest_run(lake: Lake, checkpoint: str) -> str | None:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:.4g}" if abs(v) < 1e5 else f"{v:,.0f}"
+    return f"{v:,.0f}" if v == int(v) and abs(v) >= 1000 else f"{v:.4g}"
 
 
 def _table(header: list[str], rows: list[list]) -> list[str]:

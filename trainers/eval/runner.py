@@ -11,6 +11,7 @@ from lake import Lake, Write
 from trainers.eval import baselines, code, data, explain, lm
 from trainers.eval.config import EvalConfig
 from trainers.eval.decontamination import find_contaminated
+from trainers.eval.errors import EvalError
 from trainers.eval.gotasks import select_tasks
 from trainers.eval.models import Subject
 from trainers.eval.results import ItemOutcome, Metric, item_rows, metric_rows
@@ -54,6 +55,9 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
                                       cfg.max_body_lines)
             code_tasks, code_dropped = code.checkable_tasks(lake, candidates, cfg, workdir)
         run.seconds["gather"] = time.perf_counter() - t
+        if not (lm_items or pair_items or code_tasks or code_dropped):
+            raise EvalError(f"the lake at {lake.root} holds no test-split samples, sft_pairs or held-out Go files "
+                            f"for suites {', '.join(cfg.suites)} (run the transforms first)")
 
         t = time.perf_counter()
         probes = {i.item_id: i.prompt for i in lm_items}
