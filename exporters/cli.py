@@ -1,4 +1,4 @@
-"""python -m exporters {hf,gguf,serve,card} ...: parses, calls the exporter functions, prints one line each."""
+"""python -m exporters {hf,gguf,serve,card,merge-lora} ...: parses, calls the exporter functions, prints one line each."""
 from __future__ import annotations
 
 import argparse
@@ -41,7 +41,11 @@ def parser() -> argparse.ArgumentParser:
     _source_args(p)
     p.add_argument("--out", required=True, help="folder to write them into")
     _lake_arg(p)
-    sub.add_parser("merge-lora", help="not implemented yet")
+    p = sub.add_parser("merge-lora", help="a run on a Hugging Face base (LoRA or continued pretraining) as a merged "
+                                          "Hugging Face folder, ready for `gguf --hf` and the server")
+    p.add_argument("--base", required=True, help="the Hugging Face folder the run started from (model.init_from)")
+    p.add_argument("--adapter", required=True, help="the run's checkpoint (.ckpt)")
+    p.add_argument("--out", required=True)
     return ap
 
 
@@ -68,7 +72,10 @@ def run(args: argparse.Namespace) -> None:
     from exporters.source import load_source, parameter_count
 
     if args.command == "merge-lora":
-        raise ExportError("merge-lora is not implemented yet")
+        from exporters.merge_lora import merge_lora
+        out = merge_lora(args.base, args.adapter, args.out)
+        print(f"merge-lora: {out} (a Hugging Face folder: `python -m exporters gguf --hf {out}` takes it)")
+        return
     if args.command == "serve":
         from exporters import serve
         if args.smoke is not None:

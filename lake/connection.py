@@ -36,7 +36,7 @@ class Lake:
             if not self.location.root.exists():
                 if not create or self.read_only:
                     raise LakeError(f"no lake at {self.location.root} (run `python -m lake init`)")
-                self.location.root.mkdir(parents=True)
+                self.location.root.mkdir(parents=True, exist_ok=True)
             Path(self.location.data_path).mkdir(parents=True, exist_ok=True)
         self.con = duckdb.connect(config={"threads": threads} if threads else {})
         self._attach()

@@ -20,6 +20,7 @@ from ingest.github.ratelimit import fingerprint, preferred_token
 from ingest.github.records import repo_row
 from ingest.workers import Worker
 from lake import Lake
+from lake.catalog import table as declared
 from lake.tables.github import TABLES as GITHUB_TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,12 +56,11 @@ def repos_for(shares: dict[int, int], n: int, prefix: str, **build) -> dict[int,
 
 def lake_rows(lake_dir) -> dict[str, dict]:
     """Every github_* table and readmes, keyed by the table's key, without the volatile columns."""
-    tables = {t.name: t for t in GITHUB_TABLES}
     out = {}
     with Lake(lake_dir) as lake:
-        for name, t in [*tables.items(), ("readmes", None)]:
+        for name in [t.name for t in GITHUB_TABLES] + ["readmes"]:
             rows = lake.query(f"SELECT * FROM {name}").to_pylist()
-            key = t.key if t is not None else ("repo_id", "source")
+            key = declared(name).key
             out[name] = {tuple(r[k] for k in key): {c: v for c, v in r.items() if c not in VOLATILE} for r in rows}
             assert len(out[name]) == len(rows), f"{name} has duplicate keys"
     return out

@@ -1,4 +1,4 @@
-"""python -m transforms pack --seq-len 2048 [--tokenizer ID] [--lake DIR] [--workers N] [--verify]."""
+"""python -m transforms pack --seq-len 2048 [--tokenizer ID | --tokenizer hf:DIR [--hf-markers text|special]] [--lake DIR] [--workers N] [--verify]."""
 from __future__ import annotations
 
 import argparse
@@ -17,7 +17,11 @@ def parser() -> argparse.ArgumentParser:
                                 description="Encode the gold samples into memory-mapped token shards per split and "
                                             "category (artifacts/shards/), with a `shards` manifest row each.")
     p.add_argument("--seq-len", type=int, default=d.seq_len, help=f"training window, recorded per shard ({d.seq_len})")
-    p.add_argument("--tokenizer", default=None, help="tokenizer_id (default: the newest)")
+    p.add_argument("--tokenizer", default=None,
+                   help="tokenizer_id (default: the newest), or hf:DIR for a Hugging Face model folder's tokenizer.json")
+    p.add_argument("--hf-markers", choices=("text", "special"), default=d.hf_markers,
+                   help="with hf:DIR, region markers as plain text (default; the model is unchanged, LoRA-safe) or "
+                        "as added special tokens (training resizes the embeddings)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="encoding processes (default: cores)")
     p.add_argument("--shard-bytes", type=int, default=d.shard_bytes, help=f"text bytes per shard ({d.shard_bytes:,})")
     p.add_argument("--verify", action="store_true", help="only check the newest pack's shards against their sha256")
@@ -34,7 +38,7 @@ def main(argv: list[str]) -> int:
                 print(f"{len(rows)} shards of {rows[0]['tokenizer_id']} @ snapshot {rows[0]['lake_snapshot']}: "
                       f"checksums match")
                 return 0
-            cfg = PackConfig(seq_len=args.seq_len, tokenizer_id=args.tokenizer, workers=args.workers,
+            cfg = PackConfig(seq_len=args.seq_len, tokenizer_id=args.tokenizer, hf_markers=args.hf_markers, workers=args.workers,
                              shard_bytes=args.shard_bytes)
             with lk.run("transforms pack", vars(args)) as run:
                 result = pack(lk, cfg)

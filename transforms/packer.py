@@ -50,7 +50,8 @@ _NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # split and category become folder name
 @dataclass(frozen=True)
 class PackConfig:
     seq_len: int = 2048              # recorded with every shard; trainers cut windows of it from the flat stream
-    tokenizer_id: str | None = None  # None: the newest tokenizer
+    tokenizer_id: str | None = None  # None: the newest tokenizer; hf:DIR: that model folder's tokenizer.json
+    hf_markers: str = "text"         # with hf:DIR: region markers as plain "text" or added "special" tokens
     workers: int = field(default_factory=lambda: os.cpu_count() or 1)  # encoding processes; <= 1: in this process
     shard_bytes: int = 64 << 20      # text per shard (~16M tokens of Go at 4 bytes per token)
     task_bytes: int = 256 << 10      # text per worker task
@@ -162,7 +163,7 @@ _worker: tuple[Tokenizer, np.dtype] | BaseException | None = None
 def _init_worker(model_path: str, dtype: str) -> None:
     global _worker
     try:
-        _worker = (Tokenizer(model_path), np.dtype(dtype))
+        _worker = (Tokenizer.from_file(model_path), np.dtype(dtype))
     except Exception as e:  # raised from the first task instead: a Pool respawns workers whose initializer fails
         _worker = e
 
@@ -264,7 +265,7 @@ def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
         raise ShardError(f"seq_len, shard_bytes and task_bytes must be positive ({cfg.seq_len}, {cfg.shard_bytes}, "
                          f"{cfg.task_bytes})")
     t0 = time.monotonic()
-    tok = load_tokenizer(lake, cfg.tokenizer_id)
+    tok = load_tokenizer(lake, cfg.tokenizer_id, cfg.hf_markers)
     snapshot = samples_snapshot(lake)
     dtype = dtype_for(tok.vocab_size)
     created = datetime.now(timezone.utc)

@@ -112,7 +112,13 @@ class Tokenizer:
 
     @classmethod
     def from_file(cls, model_path: str | os.PathLike) -> "Tokenizer":
-        """Load a .model file; its meta.json beside it, when there, gives the id and training metadata."""
+        """Load a .model file; its meta.json beside it, when there, gives the id and training metadata.
+
+        A tokenizer.json (a Hugging Face tokenizer registered by transforms/hf_tokenizer.py) loads as an
+        HFTokenizer, which has the same interface."""
+        if Path(model_path).suffix == ".json":
+            from transforms.hf_tokenizer import HFTokenizer
+            return HFTokenizer.from_file(model_path)  # type: ignore[return-value]
         meta_path = Path(model_path).with_name(META_FILE)
         meta = json.loads(meta_path.read_text()) if meta_path.exists() else None
         return cls(model_path, meta)
@@ -192,10 +198,18 @@ def _raw_bytes(ch: str) -> bytes:
 
 
 # -- loading from the lake ------------------------------------------------------------------------
-def load_tokenizer(lake, tokenizer_id: str | None = None) -> Tokenizer:
-    """The tokenizer named by a `tokenizers` row (None: the most recently trained)."""
+def load_tokenizer(lake, tokenizer_id: str | None = None, hf_markers: str = "text") -> Tokenizer:
+    """The tokenizer named by a `tokenizers` row (None: the most recently trained SentencePiece one).
+
+    `hf:DIR` with DIR a folder holding a tokenizer.json registers that Hugging Face tokenizer first (see
+    transforms/hf_tokenizer.py; `hf_markers`: region markers as plain text or added special tokens)."""
+    if tokenizer_id and tokenizer_id.startswith("hf:") and Path(tokenizer_id[3:]).is_dir():
+        from transforms.hf_tokenizer import register_hf_tokenizer
+        return register_hf_tokenizer(lake, tokenizer_id[3:], hf_markers)  # type: ignore[return-value]
     if tokenizer_id is None:
-        rows = lake.query("SELECT tokenizer_id, path FROM tokenizers ORDER BY created_at DESC, tokenizer_id LIMIT 1")
+        # our own trained ones: a registered Hugging Face tokenizer is only ever used by name
+        rows = lake.query("SELECT tokenizer_id, path FROM tokenizers WHERE kind IS DISTINCT FROM 'hf' "
+                          "ORDER BY created_at DESC, tokenizer_id LIMIT 1")
     else:
         rows = lake.query("SELECT tokenizer_id, path FROM tokenizers WHERE tokenizer_id = ?", [tokenizer_id])
     if rows.num_rows == 0:
