@@ -3,6 +3,8 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 STAMP   := .venv/.installed
 LAKE    ?= data
+CKPT    ?= runs/tiny-cpu/checkpoints/final.ckpt
+EXPORT  ?= $(LAKE)/artifacts/exports/tiny-cpu
 
 .PHONY: setup test test-fast demo clean
 
@@ -33,7 +35,17 @@ demo: setup
 	$(PY) -m transforms audit --lake $(LAKE)
 	$(PY) -m transforms tokenizer --vocab-size 8000 --sample-bytes 20000000 --lake $(LAKE)
 	$(PY) -m transforms pack --seq-len 512 --lake $(LAKE)
+	$(PY) -m trainers.fit --config trainers/configs/tiny-cpu.yaml --data.lake $(LAKE) --trainer.max_time 00:00:05:00
+	$(PY) -m trainers.evaluate --ckpt $(CKPT) --suite all --limit 20 --lake $(LAKE) --report $(LAKE)/artifacts/reports/demo
+	$(PY) -m exporters hf --ckpt $(CKPT) --out $(EXPORT)/hf --lake $(LAKE)
+	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-f16.gguf --type f16
+	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-q8_0.gguf --type q8_0
+	$(PY) -m exporters serve --gguf $(EXPORT)/gguf/model-q8_0.gguf --smoke 'package main' --max-tokens 32
+	$(PY) -m lake index --category NAT --limit 200 --lake $(LAKE)
+	$(PY) -m lake search "how to parse a Go module file" --k 3 --mode hybrid --lake $(LAKE)
 	$(PY) -m lake tables --lake $(LAKE)
+	$(PY) -m lake sql "SELECT command, status, rows_written, round(epoch(ended_at - started_at), 1) AS seconds, snapshot_id FROM runs ORDER BY started_at" --lake $(LAKE)
+	$(PY) -m lake sql "SELECT system, metric, category, round(value, 3) AS value, n FROM evals WHERE suite = 'lm' AND metric = 'bits_per_byte' ORDER BY category, value" --lake $(LAKE)
 
 clean:
 	rm -rf $(LAKE)
