@@ -1,6 +1,6 @@
 """The one chat format of our models, spelled for each runtime that needs it.
 
-The model learns SFT pairs as `<PROMPT>` prompt `<RESPONSE>` response EOS, nothing between (trainers/sft.py
+The model learns SFT pairs as `<PROMPT>` prompt `<RESPONSE>` response EOS, nothing between (transforms/grammar.py sft_parts, used by trainers/sft.py
 encode_pair), so a chat turn maps onto the same markers: user/system text after `<PROMPT>`, assistant text
 after `<RESPONSE>`.
 The Jinja form goes into the HF tokenizer config and the GGUF (`tokenizer.chat_template`, which llama.cpp's

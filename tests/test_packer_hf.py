@@ -52,6 +52,8 @@ def test_pack_hf_tokenizer_round_trips_text_and_resolves_provenance(packed, mark
         shards = _newest_hf_shards(lk, tok_id)
         ours = lk.query("SELECT count(*) FROM shards WHERE tokenizer_id LIKE 'spm-%'").column(0)[0].as_py()
         assert shards and ours  # beside our own shards, not instead of them
+        from trainers.manifest import read_manifest
+        assert read_manifest(lk).tokenizer_id.startswith("spm-")  # a run takes another model's shards by name only
         tok = OurTokenizer.from_file(lk.root / row["path"])  # the same entry point the trainers use
         assert tok.vocab_size == row["vocab_size"]
         if markers == "special":

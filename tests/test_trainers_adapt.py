@@ -63,8 +63,8 @@ def test_lora_trains_only_adapters_lowers_bpb_and_merges_to_the_same_logits(stra
     base_model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=torch.float32).eval()
     before = held_out_bpb(base_model, lake, tok_id)
     run = tmp_path / "lora"
-    assert fit(_adapt_args(LORA, lake, run, base, tok_id, "--trainer.max_steps", "60",
-                           "--trainer.val_check_interval", "60", "--model.lr", "1e-2")) == 0
+    assert fit(_adapt_args(LORA, lake, run, base, tok_id, "--trainer.max_steps", "120",
+                           "--trainer.val_check_interval", "120", "--model.lr", "1e-2")) == 0
     assert "trainable parameters of" in capsys.readouterr().err
     after = _val_bpb(run)[-1]
     print(f"lora: held-out bpb {before:.4f} -> {after:.4f}")
@@ -124,3 +124,14 @@ def test_adapting_on_shards_of_another_tokenizer_is_one_line_error(stranger, tmp
     assert fit(_adapt_args(LORA, lake, tmp_path / "bad", base, ours, "--trainer.max_steps", "2")) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "has its own tokenizer" in err and ours in err
+
+
+def test_added_marker_tokens_grow_the_embeddings_and_lora_refuses_them(stranger):
+    from trainers.adapt import load_base
+    from trainers.errors import TrainerError
+    _, base, _ = stranger
+    vocab = load_base(base).config.vocab_size
+    grown = load_base(base, vocab + 3)
+    assert grown.get_input_embeddings().weight.shape[0] == vocab + 3 == grown.config.vocab_size
+    with pytest.raises(TrainerError, match="LoRA does not train embeddings"):
+        load_base(base, vocab + 3, lora=True)

@@ -118,11 +118,17 @@ class LakeRunRecord(L.Callback):
         self.row: dict = {}
 
     def _write(self, row: dict) -> None:
-        from lake import Lake
+        """The training_runs row and, beside it, the `runs` row every pipeline command leaves (same run_id)."""
+        from lake import Lake, Write
         row = {**row, "config": json.dumps(_scrub(self.config), default=str),
                "metrics": json.dumps(row.get("metrics") or {}, default=str)}
         with Lake(self.lake) as lk:
-            lk.write("training_runs", [row], mode="upsert")
+            ended = row.get("ended_at")
+            run = {"run_id": self.run_id, "command": "trainers.fit", "args": row["config"],
+                   "started_at": self.started_at, "ended_at": ended, "status": row.get("status"),
+                   "rows_written": 1, "snapshot_id": lk.snapshot() if ended else None,
+                   "error": json.loads(row["metrics"]).get("error"), "stats": row["metrics"]}
+            lk.commit([Write("training_runs", [row], mode="upsert"), Write("runs", [run], mode="upsert")])
 
     @rank_zero_only
     def on_fit_start(self, trainer, pl_module) -> None:

@@ -37,11 +37,12 @@ class Manifest:
 
 
 def read_manifest(lake, tokenizer_id: str | None = None, lake_snapshot: int | None = None) -> Manifest:
-    """The newest packed shard set (or the one named) with its tokenizer. `lake`: an open Lake."""
+    """The newest packed shard set of our own tokenizers (or the one named) with its tokenizer. `lake`: an open Lake."""
     from lake import LakeError
 
     try:
-        where, params = "", []
+        # by default our own tokenizers' shards: another model's (`hf:`, transforms/hf_tokenizer.py) only by name
+        where, params = "WHERE tokenizer_id NOT LIKE 'hf:%'", []
         if tokenizer_id:
             where, params = "WHERE tokenizer_id = ?", [tokenizer_id]
         pick = lake.query(f"SELECT tokenizer_id, lake_snapshot FROM shards {where} "

@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from transformers import LlamaConfig, LlamaForCausalLM
 
-from trainers import flops
+from trainers import adapt, flops
+from trainers.adapt import LoraSpec
 from trainers.errors import TrainerError
 
 IGNORE = -100  # target value that carries no loss (SFT prompt tokens, padding)
@@ -48,7 +49,9 @@ class LlamaLM(L.LightningModule):
 
     Optimiser: AdamW (no decay on norms and biases), linear warmup then cosine decay to
     min_lr_ratio * lr over lr_decay_steps (default: trainer.max_steps), then flat.
-    init_from: a checkpoint whose weights (and architecture) start this run, e.g. for SFT.
+    init_from: a checkpoint whose weights (and architecture) start this run, e.g. for SFT; or a Hugging Face
+    model folder (continued pretraining of an existing model, trainers/adapt.py).
+    lora: train only peft LoRA adapters {rank, alpha, dropout, target_modules} on the frozen model.
     """
 
     def __init__(self, vocab_size: int = 0, d_model: int = 256, n_layers: int = 4, n_heads: int = 4,
@@ -56,10 +59,17 @@ class LlamaLM(L.LightningModule):
                  rope_theta: float = 10000.0, tie_embeddings: bool = True, norm_eps: float = 1e-5,
                  init_std: float = 0.02, lr: float = 3e-3, min_lr_ratio: float = 0.1, warmup_steps: int = 100,
                  lr_decay_steps: int | None = None, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
-                 init_from: str | None = None, peak_flops: float | None = None, seed: int = 1234):
+                 init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234):
         super().__init__()
         self.base_meta: dict = {}
-        if init_from:
+        hf_base = adapt.is_hf_folder(init_from)
+        if hf_base:
+            from transformers import AutoConfig
+            arch = adapt.architecture(AutoConfig.from_pretrained(init_from, local_files_only=True))
+            arch["vocab_size"] = max(vocab_size, arch["vocab_size"])  # grown for added marker tokens
+            vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_hidden, max_seq_len, rope_theta, \
+                tie_embeddings, norm_eps = (arch[k] for k in ARCHITECTURE)
+        elif init_from:
             from trainers.checkpoint import read_checkpoint
             base = read_checkpoint(init_from)
             arch = {k: base["hyper_parameters"][k] for k in ARCHITECTURE}
@@ -75,12 +85,21 @@ class LlamaLM(L.LightningModule):
         # Seeded here so that the initial weights depend on the seed alone, not on what ran before.
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            self.config = llama_config(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_hidden,
-                                       max_seq_len, rope_theta, tie_embeddings, norm_eps, init_std)
-            self.model = LlamaForCausalLM(self.config)
-        if init_from:
+            if hf_base:
+                self.model = adapt.load_base(init_from, vocab_size, lora is not None)
+                self.config = self.model.config
+            else:
+                self.config = llama_config(vocab_size, d_model, n_layers, n_heads, n_kv_heads, ffn_hidden,
+                                           max_seq_len, rope_theta, tie_embeddings, norm_eps, init_std)
+                self.model = LlamaForCausalLM(self.config)
+        if init_from and not hf_base:
             state = {k.removeprefix("model."): v for k, v in base["state_dict"].items() if k.startswith("model.")}
             self.model.load_state_dict(state)
+        if lora is not None:  # after the weights it adapts are in place; its own init seeded like the model's
+            with torch.random.fork_rng(devices=[]):
+                torch.manual_seed(seed)
+                self.model = adapt.apply_lora(self.model, lora)
+            self.base_meta["trainable_parameters"], self.base_meta["parameters"] = adapt.parameter_counts(self.model)
         self.meta: dict = {}  # what the checkpoint must carry to be usable alone (set by the data module)
         self.categories: list[str] = []
         self._val: dict[str, torch.Tensor] = {}
@@ -95,6 +114,8 @@ class LlamaLM(L.LightningModule):
             if base_tok and base_tok != self.meta.get("tokenizer_sha256"):
                 raise TrainerError(f"model.init_from {self.hparams.init_from} was trained with tokenizer "
                                    f"{self.base_meta.get('tokenizer_id')}, the data uses {self.meta.get('tokenizer_id')}")
+            if adapt.is_hf_folder(self.hparams.init_from):
+                adapt.check_tokenizer(self.hparams.init_from, self.meta)
             apply_special_ids(self.model, self.meta.get("special_ids"))
             self.categories = list(getattr(dm, "val_categories", dm.categories))
 
@@ -185,8 +206,9 @@ class LlamaLM(L.LightningModule):
     # -- optimiser ---------------------------------------------------------------------------
     def configure_optimizers(self):
         hp = self.hparams
-        decay = [p for n, p in self.named_parameters() if p.ndim >= 2]
-        no_decay = [p for n, p in self.named_parameters() if p.ndim < 2]
+        params = [p for p in self.parameters() if p.requires_grad]  # LoRA: the adapters only
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
                                  {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=tuple(hp.betas),
                                 foreach=True)

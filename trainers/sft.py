@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from trainers.errors import TrainerError
 from trainers.model import IGNORE
+from transforms.grammar import sft_parts
 
 MIN_PROMPT_TOKENS = 16  # a response cut to fit keeps at least this much of its prompt
 
@@ -20,8 +21,9 @@ MIN_PROMPT_TOKENS = 16  # a response cut to fit keeps at least this much of its 
 def encode_pair(tok, prompt: str, response: str, max_tokens: int) -> tuple[list[int], int]:
     """(tokens, number of prompt tokens) of one pair, at most max_tokens long: the prompt loses its start
     (its marker stays first), the response its end, when they do not fit."""
-    p_ids = [tok.marker_ids["<PROMPT>"]] + tok.encode(prompt) + [tok.marker_ids["<RESPONSE>"]]
-    r_ids = tok.encode(response) + [tok.eos_id]
+    prompt_text, response_text = sft_parts(prompt, response)
+    p_ids = tok.encode(prompt_text)  # markers are single tokens: p_ids[0] is <PROMPT>, p_ids[-1] <RESPONSE>
+    r_ids = tok.encode(response_text) + [tok.eos_id]
     if len(p_ids) + len(r_ids) > max_tokens:
         r_ids = r_ids[:max(max_tokens - min(len(p_ids), MIN_PROMPT_TOKENS), 1)]
         keep = max_tokens - len(r_ids)

@@ -106,5 +106,11 @@ def render_commit(repo_id: str, message: str, files: list[str] | None, diff: str
     return _inline("<REPO>", repo_id) + _block("<COMMIT_MSG>", message) + render_change(files, diff)
 
 
+def sft_parts(prompt: str, response: str) -> tuple[str, str]:
+    """An SFT pair as the model sees it: `<PROMPT>prompt<RESPONSE>` (no loss) then `response` (loss), EOS after.
+    The trainer (trainers/sft.py), the evaluation prompts and the exported chat template all follow this."""
+    return f"<PROMPT>{prompt}<RESPONSE>", response
+
+
 def render_sft(prompt: str, response: str) -> str:
-    return _block("<PROMPT>", prompt) + _block("<RESPONSE>", response)
+    return "".join(sft_parts(prompt, response))

@@ -6,13 +6,12 @@ from tqdm import tqdm
 
 from trainers.eval.models import Subject
 
-PROMPT, RESPONSE = "<PROMPT>", "<RESPONSE>"  # transforms/grammar.py; trainers/sft.py trains pairs so
+from transforms.grammar import sft_parts
 
 
 def sft_prompt(prompt: str) -> str:
-    """An SFT pair's prompt as the model saw it in training: after <PROMPT>, answered after <RESPONSE>."""
-    text = prompt if prompt.startswith(PROMPT) else PROMPT + prompt
-    return text if text.endswith(RESPONSE) else text + RESPONSE
+    """An SFT pair's prompt as the model saw it in training (transforms.grammar.sft_parts)."""
+    return sft_parts(prompt, "")[0]
 
 
 def prompt_ids(subject: Subject, text: str, max_prompt_tokens: int, max_new_tokens: int) -> list[int]:
