@@ -62,6 +62,7 @@ def test_card_states_architecture_tokens_snapshot_composition_and_evals(kit, car
     assert "| CODE |" in text and "| NAT |" in text
     assert "| heldout | bpb | CODE | 1.234 | 42 | kit-eval |" in text
     assert "other-eval" not in text  # another checkpoint of the same file name
+    assert "7.777" not in text  # a baseline's score is not the model's
     assert "## Intended use" in text and "## Limits" in text
 
 

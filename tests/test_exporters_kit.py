@@ -142,9 +142,11 @@ def _fill_lake(lake_path: Path, tok: Tokenizer, ckpt: Path) -> tuple[int, list[s
             train_tokens += len(flat) if split == "train" else 0
         lk.write("shards", shard_rows, mode="upsert")
         lk.write("evals", [row("evals", eval_run="other-eval", checkpoint="elsewhere/kit.ckpt", suite="heldout",
-                               metric="bpb", category="CODE", value=9.99, n=1),
+                               metric="bpb", category="CODE", value=9.99, n=1, system="model"),
                            row("evals", eval_run="kit-eval", checkpoint=str(ckpt), suite="heldout", metric="bpb",
-                               category="CODE", value=1.234, n=42)], mode="upsert")
+                               category="CODE", value=1.234, n=42, system="model"),
+                           row("evals", eval_run="kit-eval", checkpoint=str(ckpt), suite="heldout", metric="bpb",
+                               category="CODE", value=7.777, n=42, system="xz -9 (per doc)")], mode="upsert")
         return snapshot, [r["shard_id"] for r in shard_rows], train_tokens
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, IterableDataset, get_worker_info
+from torch.utils.data import DataLoader, IterableDataset
 
 from trainers.errors import TrainerError
 from trainers.model import IGNORE
+from trainers.windows import MicroBatchStream
 from transforms.grammar import sft_parts
 
 MIN_PROMPT_TOKENS = 16  # a response cut to fit keeps at least this much of its prompt
@@ -50,7 +51,7 @@ def collate(rows: list[tuple[list[int], int]], pad_id: int, categories: list[int
     return out
 
 
-class SFTTrain(IterableDataset):
+class SFTTrain(MicroBatchStream):
     def __init__(self, rows, pad_id: int, batch_size: int, rank: int, world: int, accumulate: int,
                  start_step: int, seed: int):
         self.rows, self.pad_id, self.seed = rows, pad_id, seed
@@ -68,13 +69,6 @@ class SFTTrain(IterableDataset):
         first = step * self.world * self.B * self.accumulate + a * self.world * self.B + self.rank * self.B
         return collate([self.pair(k) for k in range(first, first + self.B)], self.pad_id)
 
-    def __iter__(self):
-        info = get_worker_info()
-        wid, nw = (info.id, info.num_workers) if info else (0, 1)
-        micro = self.start_step * self.accumulate + wid
-        while True:
-            yield self.batch(micro)
-            micro += nw
 
 
 class SFTVal(IterableDataset):

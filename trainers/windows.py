@@ -87,7 +87,26 @@ class CategoryWindows:
         return np.asarray(self.readers()[shard].tokens[offset:offset + self.window], dtype=np.int64)
 
 
-class TrainWindows(IterableDataset):
+class MicroBatchStream(IterableDataset):
+    """An endless stream of micro-batches, batch(micro) a pure function of the micro-batch index: DataLoader
+    worker w of n yields micro-batches w, w+n, ... from the resume step on, so order survives workers and resume."""
+
+    start_step: int
+    accumulate: int
+
+    def batch(self, micro: int) -> dict:
+        raise NotImplementedError
+
+    def __iter__(self):
+        info = get_worker_info()
+        wid, nw = (info.id, info.num_workers) if info else (0, 1)
+        micro = self.start_step * self.accumulate + wid
+        while True:
+            yield self.batch(micro)
+            micro += nw
+
+
+class TrainWindows(MicroBatchStream):
     """Micro-batches {"input_ids", "targets"} from optimiser step `start_step` on, for one rank."""
 
     def __init__(self, by_category: dict[str, list[ShardEntry]], curriculum: Curriculum, seq_len: int,
@@ -116,13 +135,6 @@ class TrainWindows(IterableDataset):
         x = torch.from_numpy(np.stack(rows))
         return {"input_ids": x[:, :-1].contiguous(), "targets": x[:, 1:].contiguous()}
 
-    def __iter__(self):
-        info = get_worker_info()
-        wid, nw = (info.id, info.num_workers) if info else (0, 1)
-        micro = self.start_step * self.accumulate + wid
-        while True:
-            yield self.batch(micro)
-            micro += nw
 
 
 class ValDocuments(IterableDataset):
