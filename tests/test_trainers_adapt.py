@@ -135,3 +135,117 @@ def test_added_marker_tokens_grow_the_embeddings_and_lora_refuses_them(stranger)
     assert grown.get_input_embeddings().weight.shape[0] == vocab + 3 == grown.config.vocab_size
     with pytest.raises(TrainerError, match="LoRA does not train embeddings"):
         load_base(base, vocab + 3, lora=True)
+
+
+# -- SFT on top of a Hugging Face base, and evaluating what it gives ---------------------------------------
+SFT_LORA = str(REPO / "trainers/configs/sft-lora.yaml")
+SFT_SMALL = ["--data.seq_len", "64", "--data.batch_size", "4", "--data.max_val_pairs", "64",
+             "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false",
+             "--trainer.max_time", "null", "--model.warmup_steps", "2"]
+
+
+def response_loss(model, lake, tokenizer_id: str) -> float:
+    """Mean loss per response token of `model` on the held-out sft_pairs, encoded as SFTDataModule does."""
+    import torch.nn.functional as F
+    from trainers.model import IGNORE
+    from trainers.sft import SFTDataModule, collate
+    dm = SFTDataModule(lake, tokenizer_id, seq_len=64)
+    dm.setup()
+    batch = collate([(t, n) for t, n, _, _ in dm.val_rows], dm.pad_id)
+    with torch.no_grad():
+        logits = model.eval()(input_ids=batch["input_ids"]).logits
+    return float(F.cross_entropy(logits.flatten(0, 1), batch["targets"].flatten(), ignore_index=IGNORE))
+
+
+@pytest.fixture(scope="module")
+def sft_lora(stranger, tmp_path_factory):
+    """(lake, base, tokenizer id, run folder): SFT with LoRA on the stranger's model, its own tokenizer."""
+    lake, base, tok_id = stranger
+    run = tmp_path_factory.mktemp("sft-lora") / "run"
+    assert fit(["--config", SFT_LORA, "--data.lake", str(lake), "--run_dir", str(run), "--model.init_from", str(base),
+                "--data.tokenizer_id", tok_id, *SFT_SMALL, "--trainer.max_steps", "40",
+                "--trainer.val_check_interval", "40", "--model.lr", "1e-2"]) == 0
+    return lake, base, tok_id, run
+
+
+def test_sft_with_lora_on_a_hf_base_trains_only_adapters_and_lowers_response_loss(sft_lora):
+    from trainers.checkpoint import load_model
+    lake, base, tok_id, run = sft_lora
+    base_model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=torch.float32)
+    before = response_loss(base_model, lake, tok_id)
+    ckpt = torch.load(run / "checkpoints/final.ckpt", map_location="cpu", weights_only=False)
+    assert ckpt["repo_llm"]["tokenizer_id"] == tok_id and ckpt["repo_llm"]["sft_pairs"]["val"] == 8
+    state = {k.removeprefix("model.base_model.model."): v for k, v in ckpt["state_dict"].items()}
+    original = load_file(base / "model.safetensors")
+    frozen = {k.replace(".base_layer", ""): v for k, v in state.items() if "lora_" not in k}
+    assert all(torch.equal(frozen[k], original[k]) for k in original)  # the base is bit for bit DIR's
+    assert any(v.abs().sum() > 0 for k, v in state.items() if "lora_B" in k)
+
+    # load_model merges the adapters: a plain causal LM, no peft layer left, whose held-out loss fell
+    loaded = load_model(run / "checkpoints/final.ckpt")
+    assert not any("lora_" in k for k in loaded.model.state_dict())
+    assert loaded.tokenizer_path.name == "tokenizer.json" and loaded.tokenizer_id == tok_id
+    after = response_loss(loaded.model, lake, tok_id)
+    print(f"sft-lora: held-out response loss {before:.4f} -> {after:.4f}")
+    assert after < before - 0.1, (before, after)
+    with open(sorted((run / "logs").glob("version_*/metrics.csv"))[-1], newline="") as f:
+        logged = [float(r["val/loss"]) for r in csv.DictReader(f) if r.get("val/loss")]
+    assert abs(logged[-1] - after) < 1e-3  # the merged model scores what the run's own validation saw
+
+
+def test_load_model_of_a_lora_checkpoint_works_without_base_or_lake_tokenizer(sft_lora, tmp_path):
+    import shutil
+    from trainers.checkpoint import load_model
+    from transforms.tokenizer import Tokenizer
+    lake, base, tok_id, run = sft_lora
+    ckpt = tmp_path / "moved.ckpt"
+    shutil.copyfile(run / "checkpoints/final.ckpt", ckpt)
+    state = torch.load(ckpt, map_location="cpu", weights_only=False)
+    state["repo_llm"]["tokenizer_path"] = str(tmp_path / "gone/tokenizer.json")  # as if the lake were gone
+    state["hyper_parameters"]["init_from"] = str(tmp_path / "gone-base")
+    torch.save(state, ckpt)
+    loaded = load_model(ckpt)
+    tok = Tokenizer.from_file(loaded.tokenizer_path)
+    lake_tok = Tokenizer.from_file(next((Path(lake) / "artifacts/tokenizers").glob(f"{tok_id}/tokenizer.json")))
+    text = "<PROMPT><DIFF>-\tx := 3\n<RESPONSE>bump x"
+    assert tok.encode(text) == lake_tok.encode(text) and tok.decode(tok.encode(text)) == text
+    assert tok.eos_id == lake_tok.eos_id is not None
+    ids = torch.randint(0, loaded.model.config.vocab_size, (1, 16), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        a = loaded.model(input_ids=ids).logits
+        b = load_model(run / "checkpoints/final.ckpt").model(input_ids=ids).logits
+    assert torch.equal(a, b)
+
+
+def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
+    from lake import Lake
+    from trainers.evaluate import main as evaluate
+    from tests.test_evaluate import sample
+    lake, _, _, run = sft_lora
+    ckpt = run / "checkpoints/final.ckpt"
+    held = [sample("test", "example.com/held", f"held/f{i}.go", f"package held\n\n// F{i} returns {i}.\n"
+                   f"func F{i}() int {{ return {i} }}\n") for i in range(3)]
+    with Lake(lake) as lk:  # a held-out repository for the lm suite (the training splits are untouched)
+        lk.write("samples", held, mode="scope")
+    assert evaluate(["--lake", str(lake), "--ckpt", str(ckpt), "--suite", "lm", "--limit", "2"]) == 0
+    with Lake(lake) as lk:
+        rows = lk.query("SELECT metric, system, value FROM evals WHERE checkpoint = ?", [str(ckpt)]).to_pylist()
+    bpb = [r["value"] for r in rows if r["metric"] == "bits_per_byte" and r["system"] == "model"]
+    assert bpb and all(0 < v < 16 for v in bpb)
+
+
+def test_full_sft_on_a_hf_base_trains_every_weight_and_loads_as_a_plain_model(stranger, tmp_path):
+    from trainers.checkpoint import load_model
+    lake, base, tok_id = stranger
+    run = tmp_path / "sft"
+    assert fit(["--config", str(REPO / "trainers/configs/sft-tiny.yaml"), "--data.lake", str(lake),
+                "--run_dir", str(run), "--model.init_from", str(base), "--data.tokenizer_id", tok_id, *SFT_SMALL,
+                "--trainer.max_steps", "10", "--trainer.val_check_interval", "10", "--model.lr", "3e-3"]) == 0
+    loaded = load_model(run / "checkpoints/final.ckpt")
+    original = load_file(base / "model.safetensors")
+    state = loaded.model.state_dict()
+    assert all(not torch.equal(state[k], original[k]) for k in original)
+    assert loaded.tokenizer_id == tok_id
+    before = response_loss(AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=torch.float32),
+                           lake, tok_id)
+    assert response_loss(loaded.model, lake, tok_id) < before

@@ -23,13 +23,15 @@ def encode_pair(tok, prompt: str, response: str, max_tokens: int) -> tuple[list[
     """(tokens, number of prompt tokens) of one pair, at most max_tokens long: the prompt loses its start
     (its marker stays first), the response its end, when they do not fit."""
     prompt_text, response_text = sft_parts(prompt, response)
-    p_ids = tok.encode(prompt_text)  # markers are single tokens: p_ids[0] is <PROMPT>, p_ids[-1] <RESPONSE>
+    p_ids = tok.encode(prompt_text)
     r_ids = tok.encode(response_text) + [tok.eos_id]
     if len(p_ids) + len(r_ids) > max_tokens:
         r_ids = r_ids[:max(max_tokens - min(len(p_ids), MIN_PROMPT_TOKENS), 1)]
         keep = max_tokens - len(r_ids)
         if len(p_ids) > keep:
-            p_ids = p_ids[:1] + p_ids[len(p_ids) - keep + 1:] if keep > 1 else p_ids[:keep]
+            # the <PROMPT> marker stays first: one token in our tokenizer, a few as plain text in another's
+            head = min(len(tok.encode(prompt_text[:prompt_text.index(">") + 1])), keep)
+            p_ids = p_ids[:head] + p_ids[len(p_ids) - keep + head:] if keep > head else p_ids[:keep]
     return p_ids + r_ids, len(p_ids)
 
 
@@ -85,7 +87,10 @@ class SFTVal(IterableDataset):
 
 class SFTDataModule(L.LightningDataModule):
     """SFT pairs from the lake, tokenized with the lake's tokenizer (the one the base checkpoint was trained
-    with: LlamaLM checks their checksums). kinds: which pair kinds (default all)."""
+    with: LlamaLM checks their checksums). kinds: which pair kinds (default all).
+    On a Hugging Face base (model.init_from DIR, with or without model.lora) tokenizer_id is DIR's own
+    tokenizer, `hf:DIR` (registered on first use, markers as plain text) or the id `pack --tokenizer hf:DIR`
+    gave it; trainers/adapt.py refuses any other."""
 
     def __init__(self, lake: str | None = None, tokenizer_id: str | None = None, kinds: list[str] | None = None,
                  seq_len: int = 512, batch_size: int = 8, seed: int = 1234, val_batch_size: int = 16,
@@ -103,7 +108,9 @@ class SFTDataModule(L.LightningDataModule):
             self.lake_snapshot = lk.snapshot()
             self.lake_root = lk.root
         self.vocab_size = self.tok.vocab_size
-        self.special_ids = {"pad": self.tok.pad_id, "bos": self.tok.bos_id, "eos": self.tok.eos_id}
+        # a Hugging Face tokenizer may have no pad token: EOS pads (padding carries no loss either way)
+        self.pad_id = self.tok.pad_id if self.tok.pad_id is not None else self.tok.eos_id
+        self.special_ids = {"pad": self.pad_id, "bos": self.tok.bos_id, "eos": self.tok.eos_id}
         self.train_rows: list = []
         self.val_rows: list = []
         self.val_categories: list[str] = []
@@ -151,11 +158,11 @@ class SFTDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         t = self.trainer
-        ds = SFTTrain(self.train_rows, self.tok.pad_id, self.batch_size, t.global_rank, t.world_size,
+        ds = SFTTrain(self.train_rows, self.pad_id, self.batch_size, t.global_rank, t.world_size,
                       t.accumulate_grad_batches, t.global_step, self.seed)
         return DataLoader(ds, batch_size=None, num_workers=self.num_workers, persistent_workers=self.num_workers > 0)
 
     def val_dataloader(self) -> DataLoader:
         t = self.trainer
-        return DataLoader(SFTVal(self.val_rows, self.tok.pad_id, self.val_batch_size, t.global_rank, t.world_size),
+        return DataLoader(SFTVal(self.val_rows, self.pad_id, self.val_batch_size, t.global_rank, t.world_size),
                           batch_size=None)

@@ -68,6 +68,10 @@ class HFTokenizer:
     def decode(self, ids) -> str:
         return self.backend.decode(list(ids), skip_special_tokens=False)
 
+    def decode_bytes(self, ids) -> bytes:
+        """UTF-8 of decode(ids) (what bits per byte count; a cut multi-byte character decodes as U+FFFD)."""
+        return self.decode(ids).encode("utf-8", "surrogateescape")
+
     def __repr__(self) -> str:
         return f"HFTokenizer({self.tokenizer_id!r}, vocab_size={self.vocab_size})"
 

@@ -120,7 +120,9 @@ class HFSubject:
             from trainers.model import LlamaLM
 
             accepted = inspect.signature(LlamaLM.__init__).parameters
-            hp = {k: v for k, v in self.hyper_parameters.items() if k in accepted and k not in ("self", "init_from")}
+            # a run on another model (init_from, lora) rebuilds as the plain architecture it merged into
+            hp = {k: v for k, v in self.hyper_parameters.items()
+                  if k in accepted and k not in ("self", "init_from", "lora")}
             model = LlamaLM(**hp).model
         else:
             with torch.random.fork_rng(devices=[]):
