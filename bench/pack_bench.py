@@ -12,7 +12,10 @@
 3. Compression: bytes per token on held-out GOROOT Go files (files in neither corpus) for our SentencePiece BPE
    and a Hugging Face `tokenizers` byte-level BPE of the same vocabulary trained on the same sample.
 The 1x corpus is the first `--mb` MB of GOROOT's files in a fixed shuffled order, the `--scale`x one the
-first `--scale` * `--mb` MB (distinct real files, no copies); held-out files come after both.
+first `--scale` * `--mb` MB (distinct real files, no copies); held-out files come after both. Only files the
+pipeline keeps (<= TransformConfig.max_file_bytes) are used, and the 1x corpus also holds the `--scale`x
+one's longest file: a worker's peak is SentencePiece encoding the longest document, which is a property of
+the data, not of its amount (both longest files are printed).
 """
 from __future__ import annotations
 
@@ -36,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 from lake import Lake  # noqa: E402
 from lake.catalog import table  # noqa: E402
 from transforms import grammar  # noqa: E402
+from transforms.config import TransformConfig  # noqa: E402
 from transforms.tokenizer import Tokenizer, train_tokenizer  # noqa: E402
 
 
@@ -92,36 +96,35 @@ def build(path: Path, files: list[Path], vocab: int, sample_bytes: int) -> tuple
         return tok, time.monotonic() - t0
 
 
-def child(lake: str, workers: int, shard_bytes: int) -> None:
-    """Run one pack in this fresh process and print its figures as JSON."""
-    import resource
-
-    from transforms.packer import PackConfig, pack
-    with Lake(lake) as lk:
-        r = pack(lk, PackConfig(seq_len=512, workers=workers, shard_bytes=shard_bytes, progress=False))
-    # (RUSAGE_SELF is no use here: Linux carries ru_maxrss over from the parent through fork and exec)
-    print(json.dumps({"seconds": r.seconds, "text_bytes": r.text_bytes, "shards": len(r.rows),
-                      "workers_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}))
-
-
 def measured_pack(lake: Path, workers: int, shard_bytes: int) -> dict:
-    """Pack in a subprocess; poll the RSS of it and its workers, summed."""
-    proc = subprocess.Popen([sys.executable, __file__, "--child", str(lake), "--workers", str(workers),
-                             "--shard-mb", str(shard_bytes / 2**20)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    ps, peak, main_peak = psutil.Process(proc.pid), 0, 0
+    """Run `python -m transforms pack` on the lake; poll the RSS of it and its workers.
+
+    The real CLI, not a script of ours: spawned workers re-import a script's __main__ (and with it the lake and
+    DuckDB), while `-m transforms` workers import only the packer's encoding side."""
+    cmd = [sys.executable, "-m", "transforms", "pack", "--lake", str(lake), "--seq-len", "512",
+           "--workers", str(workers), "--shard-bytes", str(shard_bytes)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=ROOT)
+    ps, peak, main_peak, worker_peak = psutil.Process(proc.pid), 0, 0, 0
     while proc.poll() is None:
         try:
             main = ps.memory_info().rss
-            peak = max(peak, main + sum(p.memory_info().rss for p in ps.children(recursive=True)))
+            kids = [p.memory_info().rss for p in ps.children(recursive=True)]
+            peak = max(peak, main + sum(kids))
             main_peak = max(main_peak, main)
+            worker_peak = max([worker_peak, *kids])
         except psutil.Error:
             pass
         time.sleep(0.02)
     out = proc.stdout.read()
     if proc.returncode != 0:
         raise SystemExit(f"pack failed in {lake}")
-    return {**json.loads(out.strip().splitlines()[-1]), "tree_peak_rss_mb": peak / 2**20,
-            "main_peak_rss_mb": main_peak / 2**20}
+    with Lake(lake) as lk:
+        run = lk.query("SELECT stats FROM runs WHERE command = 'transforms pack' ORDER BY started_at DESC LIMIT 1")
+        stats = json.loads(run.column(0)[0].as_py())
+        text = lk.query("SELECT sum(text_bytes)::BIGINT AS b, count(*) AS n FROM shards").to_pylist()[0]
+    return {"seconds": stats["seconds"], "text_bytes": text["b"], "shards": text["n"], "output": out,
+            "tree_peak_rss_mb": peak / 2**20, "main_peak_rss_mb": main_peak / 2**20,
+            "workers_maxrss_mb": worker_peak / 2**20}
 
 
 def plain_sentencepiece(tok: Tokenizer, lake: Path) -> tuple[float, float, int]:
@@ -166,15 +169,18 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--shard-mb", type=float, default=4.0)
     ap.add_argument("--heldout-mb", type=float, default=2.0)
-    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     shard_bytes = int(args.shard_mb * 2**20)
-    if args.child:
-        return child(args.child, args.workers, shard_bytes)
 
-    files = corpus_files()
+    # only files the pipeline would keep as samples (sql/clean_files.sql drops bigger ones)
+    files = [p for p in corpus_files() if p.stat().st_size <= TransformConfig().max_file_bytes]
     small, _ = take(files, 0, int(args.mb * 1e6))
     big, after = take(files, 0, int(args.mb * args.scale * 1e6))
+    # a worker's peak is SentencePiece encoding the longest document (~40 bytes per character): both corpora
+    # hold the bigger one's longest file, so that the RSS ratio compares amounts of data, not longest files
+    longest = max(big, key=lambda p: p.stat().st_size)
+    if longest not in small:
+        small.append(longest)
     heldout = [p for p in take(files, after, int(args.heldout_mb * 1e6))[0] if p.suffix == ".go"]
     if len(heldout) < 20:
         raise SystemExit(f"GOROOT has too few files left for a held-out set after {args.mb * args.scale} MB")
@@ -201,6 +207,8 @@ def main() -> None:
         for name, r in (("1x", r1), (f"{args.scale}x", r10)):
             print(f"  {name:4} {r['text_bytes'] / 1e6:7.1f} MB text  tree {r['tree_peak_rss_mb']:7.1f} MB  "
                   f"packer {r['main_peak_rss_mb']:7.1f} MB  largest worker {r['workers_maxrss_mb']:7.1f} MB")
+        print(f"  longest file: 1x {max(p.stat().st_size for p in small) / 1e6:.2f} MB, "
+              f"{args.scale}x {longest.stat().st_size / 1e6:.2f} MB")
         print(f"  ratio {args.scale}x / 1x: {r10['tree_peak_rss_mb'] / r1['tree_peak_rss_mb']:.2f} (target <= 1.20)")
 
         hf, hf_s = hf_byte_level_bpe(tok1, tmp / "x1")
