@@ -8,12 +8,7 @@ import torch
 from exporters.cli import main
 from exporters.source import from_checkpoint, parameter_count
 from lake import Lake
-from tests.test_exporters_kit import REPOS, exporter_kit
-
-
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory):
-    return exporter_kit(tmp_path_factory.mktemp("exporter_kit"))
+from tests.test_exporters_kit import REPOS
 
 
 @pytest.fixture

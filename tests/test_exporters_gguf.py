@@ -12,17 +12,12 @@ import torch
 
 from exporters.cli import main
 from trainers.llama_runtime import load_llama
-from tests.test_exporters_kit import ROOT, SEQ, exporter_kit
+from tests.test_exporters_kit import ROOT, SEQ
 from trainers.checkpoint import load_model
 from transforms.tokenizer import Tokenizer
 
 llama_cpp = pytest.importorskip("llama_cpp")
 WINDOW = SEQ * 2  # the model's context
-
-
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory):
-    return exporter_kit(tmp_path_factory.mktemp("exporter_kit"))
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,9 @@ import pytest
 import torch
 
 from exporters.cli import main
-from tests.test_exporters_kit import ROOT, exporter_kit
+from tests.test_exporters_kit import ROOT
 from trainers.checkpoint import load_model
 from transforms.tokenizer import Tokenizer
-
-
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory):
-    return exporter_kit(tmp_path_factory.mktemp("exporter_kit"))
 
 
 @pytest.fixture(scope="module")

@@ -11,16 +11,11 @@ import pytest
 from exporters.cli import main
 from trainers.llama_runtime import load_llama
 from exporters.serve import HOST, free_port, start_server, stop_server
-from tests.test_exporters_kit import ROOT, exporter_kit
+from tests.test_exporters_kit import ROOT
 
 pytestmark = pytest.mark.slow
 PROMPT = "package main\n\nimport \"fmt\"\n\nfunc main() {\n\t"
 GREEDY = {"repeat_penalty": 1.0}  # the server defaults to 1.1; plain greedy is what llama.cpp gives here too
-
-
-@pytest.fixture(scope="session")
-def kit(tmp_path_factory):
-    return exporter_kit(tmp_path_factory.mktemp("exporter_kit"))
 
 
 @pytest.fixture(scope="module")
