@@ -159,15 +159,17 @@ class Lake:
 
     # -- reading ----------------------------------------------------------------------------
     def query(self, sql: str, params: list | None = None) -> pa.Table:
+        from lake.write import with_retry  # a busy SQLite catalog ("database is locked") answers on a retry
         try:
-            return self.con.execute(sql, params or []).to_arrow_table()
+            return with_retry(lambda: self.con.execute(sql, params or []).to_arrow_table())
         except duckdb.Error as e:
             raise self._error(e) from None
 
     def stream(self, sql: str, params: list | None = None, batch_rows: int = 10_000) -> pa.RecordBatchReader:
         """Arrow record batches of a query, never the whole result in memory."""
+        from lake.write import with_retry
         try:
-            return self.con.execute(sql, params or []).to_arrow_reader(batch_rows)
+            return with_retry(lambda: self.con.execute(sql, params or []).to_arrow_reader(batch_rows))
         except duckdb.Error as e:
             raise self._error(e) from None
 
@@ -188,7 +190,8 @@ class Lake:
         """The snapshot id this connection sees now (the one a training run should name)."""
         if self.snapshot_version is not None:
             return int(self.snapshot_version)
-        return int(self.con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchone()[0])
+        from lake.write import with_retry
+        return int(with_retry(lambda: self.con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchone()[0]))
 
     def snapshots(self) -> pa.Table:
         return self.con.execute(
