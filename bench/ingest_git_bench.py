@@ -26,7 +26,7 @@ from ingest.git import history  # noqa: E402
 from ingest.git.config import IngestConfig  # noqa: E402
 from ingest.git.head import HeadReader  # noqa: E402
 from ingest.git.repository import commit_batches  # noqa: E402
-from ingest.git.rows import schema, to_arrow  # noqa: E402
+from lake.arrow import schema, to_arrow  # noqa: E402
 
 
 def _best(fn, repeat: int):

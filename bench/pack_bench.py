@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from lake import Lake  # noqa: E402
-from lake.catalog import table  # noqa: E402
+from lake.arrow import to_arrow  # noqa: E402
 from transforms import grammar  # noqa: E402
 from transforms.config import TransformConfig  # noqa: E402
 from transforms.tokenizer import Tokenizer, train_tokenizer  # noqa: E402
@@ -66,26 +66,22 @@ def take(files: list[Path], start: int, nbytes: int) -> tuple[list[Path], int]:
 
 
 def samples_table(files: list[Path]) -> pa.Table:
-    """`samples` rows for files, with every declared column (the bench is no test: no fixtures module)."""
+    """`samples` rows for files (the bench is no test: no fixtures module)."""
     src = goroot() / "src"
-    cols: dict[str, list] = {c.name: [] for c in table("samples").columns}
+    rows = []
     for p in files:
         rel = p.relative_to(src).as_posix()
         body = p.read_text(encoding="utf-8")
         nat = p.suffix == ".md"
         text = f"<README>\n{body}" if nat else f"<FILE path={rel}>\n{body}"
         bucket = int(hashlib.sha256(rel.encode()).hexdigest(), 16) % 10
-        values = {"sample_id": hashlib.sha256(f"files|golang/go|{rel}".encode()).hexdigest(),
-                  "split": "val" if bucket == 0 else "test" if bucket == 1 else "train",
-                  "category": "NAT" if nat else "MIX" if p.name.endswith("_test.go") else "CODE",
-                  "category_rule": "bench", "text": text, "bytes": len(text.encode()), "repo_id": "golang/go",
-                  "license": "BSD-3-Clause", "commit": "go1.27.3", "path": rel, "source_table": "files",
-                  "lake_snapshot": 0}
-        for name in cols:
-            cols[name].append(values.get(name))
-    return pa.table({c.name: pa.array(cols[c.name], pa.int64() if c.type == "BIGINT" else
-                                      pa.int32() if c.type == "INTEGER" else pa.string())
-                     for c in table("samples").columns})
+        rows.append({"sample_id": hashlib.sha256(f"files|golang/go|{rel}".encode()).hexdigest(),
+                     "split": "val" if bucket == 0 else "test" if bucket == 1 else "train",
+                     "category": "NAT" if nat else "MIX" if p.name.endswith("_test.go") else "CODE",
+                     "category_rule": "bench", "text": text, "bytes": len(text.encode()), "repo_id": "golang/go",
+                     "license": "BSD-3-Clause", "commit": "go1.27.3", "path": rel, "source_table": "files",
+                     "lake_snapshot": 0})
+    return to_arrow("samples", rows)
 
 
 def build(path: Path, files: list[Path], vocab: int, sample_bytes: int) -> tuple[Tokenizer, float]:

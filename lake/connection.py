@@ -147,6 +147,7 @@ class Lake:
                             self.con.execute(
                                 f'ALTER TABLE "{item.name}" SET PARTITIONED BY ({", ".join(item.partition_by)})')
                         changed.append(item.name)
+
                     else:
                         t, c = item
                         self.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
@@ -154,8 +155,39 @@ class Lake:
 
             in_transaction(self.con, body)
 
+        def layout() -> None:
+            # after the tables exist: DuckLake sets no option on a table its own transaction creates
+            todo = [t for t in tables.values() if not self._has_layout(t)]
+            if todo:
+                in_transaction(self.con, lambda: [self._set_layout(t) for t in todo])
+                changed.extend(f"{t.name} layout" for t in todo)
+
         with_retry(create)
+        with_retry(layout)
         return changed
+
+    def _has_layout(self, t: Table) -> bool:
+        """Whether the catalog holds t's declared sort order and row-group size (trivially, when it declares none)."""
+        if not (t.sort_by or t.row_group_rows):
+            return True
+        meta = f"__ducklake_metadata_{CATALOG}"
+        sort = [r[0] for r in self.con.execute(
+            f"SELECT e.expression FROM {meta}.ducklake_sort_info i "
+            f"JOIN {meta}.ducklake_sort_expression e USING (sort_id, table_id) "
+            f"JOIN {meta}.ducklake_table t USING (table_id) "
+            "WHERE i.end_snapshot IS NULL AND t.end_snapshot IS NULL AND t.table_name = ? "
+            "ORDER BY e.sort_key_index", [t.name]).fetchall()]
+        rows = self.con.execute(f"SELECT value FROM {CATALOG}.options() WHERE option_name = 'parquet_row_group_size' "
+                                "AND scope = 'TABLE' AND scope_entry = ?", [f"main.{t.name}"]).fetchall()
+        size = int(rows[0][0]) if rows else 0
+        return sort == list(t.sort_by) and size == t.row_group_rows
+
+    def _set_layout(self, t: Table) -> None:
+        if t.sort_by:
+            self.con.execute(f'ALTER TABLE "{t.name}" SET SORTED BY ({", ".join(t.sort_by)})')
+        if t.row_group_rows:
+            self.con.execute(f"CALL {CATALOG}.set_option('parquet_row_group_size', '{int(t.row_group_rows)}', "
+                             f"table_name => '{t.name}')")
 
     # -- reading ----------------------------------------------------------------------------
     def query(self, sql: str, params: list | None = None) -> pa.Table:

@@ -20,6 +20,10 @@ class Table:
     key: the columns that identify a row (upsert replaces rows with the same key).
     scope: the columns that identify a replaceable unit (re-ingesting a repository replaces
     every row of that repository); defaults to the key.
+    sort_by: the order rows are written in inside each Parquet file (DuckLake sorts on insert); with
+    row_group_rows, a reader filtering on those columns decompresses only the row groups it wants.
+    row_group_rows: rows per Parquet row group (DuckDB's default 122,880; its minimum 2,048). A table of
+    whole files as text wants small ones: a default row group of source files is hundreds of MB.
     """
 
     name: str
@@ -29,6 +33,8 @@ class Table:
     key: tuple[str, ...] = ()
     scope: tuple[str, ...] = ()
     partition_by: tuple[str, ...] = ()
+    sort_by: tuple[str, ...] = ()
+    row_group_rows: int = 0
     extra: dict = field(default_factory=dict, compare=False)
 
     def __post_init__(self):
@@ -37,7 +43,9 @@ class Table:
             raise ValueError(f"table {self.name}: layer {self.layer!r} not in {LAYERS}")
         if len(set(names)) != len(names):
             raise ValueError(f"table {self.name}: duplicate column names")
-        for group in (self.key, self.scope, self.partition_by):
+        if self.row_group_rows and self.row_group_rows < 2048:
+            raise ValueError(f"table {self.name}: row_group_rows below DuckDB's minimum of 2048")
+        for group in (self.key, self.scope, self.partition_by, self.sort_by):
             for col in group:
                 if col not in names:
                     raise ValueError(f"table {self.name}: {col!r} is not a column")

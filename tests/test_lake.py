@@ -87,6 +87,53 @@ def test_table_is_partitioned_parquet(lake, tmp_path):
         {p.parts[-2] for p in parquet} >= {"repo_id=a/x", "repo_id=b/y"}, parquet
 
 
+def _samples(n: int, texts: int = 64) -> pa.Table:
+    import hashlib
+    from lake.arrow import to_arrow
+    return to_arrow("samples", [{"sample_id": hashlib.sha256(str(i).encode()).hexdigest(), "split": "train",
+                                 "category": ("CODE", "NAT")[i % 2], "text": "x" * texts, "bytes": texts}
+                                for i in range(n)])
+
+
+def _samples_row_groups(lake) -> list[tuple[int, list[tuple[str, str]]]]:
+    """(rows, (category, sample_id) in file order) of each row group of the current samples Parquet files."""
+    import pyarrow.parquet as pq
+    out = []
+    for (f,) in lake.con.execute("SELECT data_file FROM ducklake_list_files('lake', 'samples')").fetchall():
+        pf = pq.ParquetFile(f)
+        for i in range(pf.num_row_groups):
+            t = pf.read_row_group(i, columns=["category", "sample_id"])
+            out.append((t.num_rows, list(zip(t.column(0).to_pylist(), t.column(1).to_pylist()))))
+    return out
+
+
+def test_samples_are_written_sorted_in_small_row_groups(lake):
+    from lake.catalog import table
+    lake.write("samples", _samples(5000), mode="overwrite")
+    groups = _samples_row_groups(lake)
+    limit = table("samples").row_group_rows
+    assert sum(n for n, _ in groups) == 5000 and len(groups) >= 3
+    assert all(n <= limit for n, _ in groups), [n for n, _ in groups]
+    keys = [k for _, ks in groups for k in ks]
+    assert keys == sorted(keys)  # one file, so the row groups follow each other in (category, sample_id) order
+
+
+def test_a_lake_made_before_a_layout_was_declared_gets_it_on_open(tmp_path):
+    from dataclasses import replace
+    from lake.catalog import TABLES
+    (tmp_path / "lake").mkdir()
+    with Lake(tmp_path / "lake", create=False) as old:
+        old.ensure_tables({n: replace(t, sort_by=(), row_group_rows=0) for n, t in TABLES.items()})
+        old.write("samples", _samples(3000), mode="overwrite")
+        assert [n for n, _ in _samples_row_groups(old)] == [3000]  # DuckDB's default row group
+    with Lake(tmp_path / "lake") as lk:
+        assert "samples layout" in lk.created
+        lk.write("samples", _samples(3000), mode="overwrite")
+        assert max(n for n, _ in _samples_row_groups(lk)) <= 2048
+    with Lake(tmp_path / "lake") as lk:
+        assert lk.created == []  # applied once, not at every open
+
+
 def test_runs_records_command_without_secrets(lake):
     with lake.run("ingest github", {"token": "ghp_" + "a" * 36, "repos": ["x/y"], "url": "ghp_" + "b" * 36}) as run:
         lake.write("files", files_sql("x/y", 2))

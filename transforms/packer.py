@@ -18,7 +18,10 @@ How:
   documents a shard holds is known without encoding the ones before it, which is what makes a shard
   resumable on its own.
 - Texts come out of DuckDB as Arrow, one shard's sample range at a time, read on one DuckDB thread: memory
-  is bounded by a shard and the Parquet row group DuckDB decompresses to find it, not by the table. They are
+  is bounded by a shard and the Parquet row groups DuckDB decompresses to find it, not by the table.
+  `samples` is declared sorted by (category, sample_id) in row groups of 2,048 rows (lake/tables/gold.py),
+  so those are the one or two row groups the range falls in, and DuckDB's file cache is off while packing
+  (it would keep every row group read). They are
   encoded by worker processes in tasks of about `task_bytes`, which import no DuckDB; results come back in
   submission order, so the bytes on disk do not depend on the number of workers.
 - Resumable: a shard whose manifest row matches its planned sample range and whose .bin matches the row's
@@ -282,12 +285,16 @@ def _duckdb_threads(lake, threads: int):
     if threads < 1:
         raise ShardError(f"duckdb_threads must be >= 1 ({threads})")
     con = lake.con
-    old = con.execute("SELECT current_setting('threads')").fetchone()[0]
+    old = con.execute("SELECT current_setting('threads'), current_setting('enable_external_file_cache')").fetchone()
     con.execute(f"SET threads = {int(threads)}")
+    # DuckDB keeps the Parquet bytes it reads in its buffer pool for later queries: every shard reads
+    # other row groups, so that cache only grows with the data (bench/pack_bench.py)
+    con.execute("SET enable_external_file_cache = false")
     try:
         yield
     finally:
-        con.execute(f"SET threads = {int(old)}")
+        con.execute(f"SET threads = {int(old[0])}")
+        con.execute(f"SET enable_external_file_cache = {old[1]}")
 
 
 def _pack(lake, cfg: PackConfig, t0: float) -> PackResult:

@@ -84,7 +84,7 @@ class HeadReader:
         self.done = True
 
     def file_batches(self):
-        from ingest.git.rows import schema
+        from lake.arrow import schema
         files = schema("files")
         rows: list[dict] = []
         for row in self.file_rows():

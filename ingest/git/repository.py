@@ -22,7 +22,7 @@ from lake import Write
 from ingest.git import history, licence, pulls
 from ingest.git.config import IngestConfig
 from ingest.git.head import HeadReader
-from ingest.git.rows import schema, to_arrow
+from lake.arrow import schema, to_arrow
 from ingest.git.source import OpenedRepo, open_source
 
 INGEST_VERSION = 1  # bump when rows change for the same input, so fingerprints no longer match

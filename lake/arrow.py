@@ -1,4 +1,4 @@
-"""Arrow tables typed from the lake's own declarations (lake/tables/git.py), so no schema is spelled twice."""
+"""Arrow schemas and tables typed from the lake's own declarations (lake/tables/), so no schema is spelled twice."""
 from __future__ import annotations
 
 import re
