@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -19,6 +20,12 @@ CATALOG = "lake"  # the name the lake is attached under: SELECT * FROM lake.file
 
 def _sql_str(s: str) -> str:
     return "'" + s.replace("'", "''") + "'"
+
+
+def _sql_value(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(int(v)) if isinstance(v, int) else _sql_str(str(v))
 
 
 class Lake:
@@ -212,6 +219,22 @@ class Lake:
         if m:
             return LakeError(f"unknown table {m.group(1)!r}; tables: {', '.join(sorted(self.existing_tables()))}")
         return LakeError(text)
+
+    @contextmanager
+    def settings(self, **values):
+        """DuckDB settings for the length of a block, put back after: `with lake.settings(threads=1): ...`."""
+        names = list(values)
+        if not names:
+            yield
+            return
+        old = self.con.execute(f"SELECT {', '.join(f'current_setting({_sql_str(n)})' for n in names)}").fetchone()
+        try:
+            for name, value in values.items():
+                self.con.execute(f"SET {name} = {_sql_value(value)}")
+            yield
+        finally:
+            for name, value in zip(names, old):
+                self.con.execute(f"SET {name} = {_sql_value(value)}")
 
     def count(self, name: str) -> int:
         declared(name)

@@ -201,7 +201,14 @@ def commit(lake, writes: list[Write], message: str | None = None) -> int:
             lake.con.execute("CALL lake.set_commit_message('repo-llm', ?)", [message])
         return sum(max(_apply(lake, w), 0) for w in writes)
 
-    once = lambda: in_transaction(lake.con, body)
+    # DuckDB buffers a partitioned write until 524,288 rows per thread by default: for tables declared with
+    # small row groups (whole files per row) that is a whole repository in memory, encoded only at the end
+    small = [declared(w.table).row_group_rows for w in writes if declared(w.table).row_group_rows]
+    flush = {"partitioned_write_flush_threshold": min(small)} if small else {}
+
+    def once() -> int:
+        with lake.settings(**flush):
+            return in_transaction(lake.con, body)
 
     try:
         lake.last_commit = {"attempts": 1}

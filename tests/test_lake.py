@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from lake import Lake, LakeError, Write
@@ -97,7 +98,6 @@ def _samples(n: int, texts: int = 64) -> pa.Table:
 
 def _samples_row_groups(lake) -> list[tuple[int, list[tuple[str, str]]]]:
     """(rows, (category, sample_id) in file order) of each row group of the current samples Parquet files."""
-    import pyarrow.parquet as pq
     out = []
     for (f,) in lake.con.execute("SELECT data_file FROM ducklake_list_files('lake', 'samples')").fetchall():
         pf = pq.ParquetFile(f)
@@ -116,6 +116,27 @@ def test_samples_are_written_sorted_in_small_row_groups(lake):
     assert all(n <= limit for n, _ in groups), [n for n, _ in groups]
     keys = [k for _, ks in groups for k in ks]
     assert keys == sorted(keys)  # one file, so the row groups follow each other in (category, sample_id) order
+
+
+def test_files_of_one_repository_are_written_in_small_row_groups(lake):
+    # whole files per row: DuckDB's default row group (122,880 rows) would hold all 5,000 in one
+    lake.write("files", files_sql("a/x", 5000))
+    sizes = []
+    for (f,) in lake.con.execute("SELECT data_file FROM ducklake_list_files('lake', 'files')").fetchall():
+        meta = pq.ParquetFile(f).metadata
+        sizes += [meta.row_group(i).num_rows for i in range(meta.num_row_groups)]
+    assert sum(sizes) == 5000 and max(sizes) <= 2048, sizes
+
+
+def test_settings_are_put_back_after_the_block_even_on_error(lake):
+    def now():
+        return lake.con.execute("SELECT current_setting('threads'), current_setting('enable_external_file_cache')").fetchone()
+    before = now()
+    with pytest.raises(RuntimeError):
+        with lake.settings(threads=1, enable_external_file_cache=not before[1]):
+            assert now() == (1, not before[1])
+            raise RuntimeError("x")
+    assert now() == before
 
 
 def test_a_lake_made_before_a_layout_was_declared_gets_it_on_open(tmp_path):
@@ -248,7 +269,7 @@ def test_cli_sql_formats_and_errors(tmp_path):
     assert r.stdout.splitlines() == ["path", "f0.go", "f1.go", "f2.go"]
     out = tmp_path / "x.parquet"
     r = _cli("sql", "SELECT * FROM files", "--format", "parquet", "--out", str(out), lake_path=lk)
-    import pyarrow.parquet as pq
+
     assert r.returncode == 0 and pq.read_table(out).num_rows == 3
     for bad, expect in ((["sql", "SELECT * FROM nope"], "unknown table 'nope'; tables:"),
                         (["sql", "SELEC 1"], "syntax error"), (["describe", "nope"], "unknown table 'nope'")):

@@ -38,7 +38,6 @@ import re
 import sys
 import time
 from collections import deque
-from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -270,31 +269,14 @@ def pack(lake, cfg: PackConfig = PackConfig()) -> PackResult:
     if cfg.seq_len < 1 or cfg.shard_bytes < 1 or cfg.task_bytes < 1:
         raise ShardError(f"seq_len, shard_bytes and task_bytes must be positive ({cfg.seq_len}, {cfg.shard_bytes}, "
                          f"{cfg.task_bytes})")
+    if cfg.duckdb_threads < 1:
+        raise ShardError(f"duckdb_threads must be >= 1 ({cfg.duckdb_threads})")
     t0 = time.monotonic()
-    with _duckdb_threads(lake, cfg.duckdb_threads):
+    # Each shard's query decompresses the text of the row groups its range falls in; with DuckDB's default
+    # of a thread per core that cost the packer 40 MB more at peak (bench/pack_bench.py, 2 cores), and
+    # encoding, not reading, is the slow part. DuckDB's file cache would keep every row group read.
+    with lake.settings(threads=cfg.duckdb_threads, enable_external_file_cache=False):
         return _pack(lake, cfg, t0)
-
-
-@contextmanager
-def _duckdb_threads(lake, threads: int):
-    """Run the pack's reads on `threads` DuckDB threads, and put the setting back after.
-
-    Each shard's query decompresses the text column of its partition's Parquet row group (whatever rows it
-    wants); with DuckDB's default of a thread per core that cost the packer 40 MB more at peak on a 22 MB
-    partition (bench/pack_bench.py, 2 cores). Encoding, not reading, is the slow part: one thread costs nothing."""
-    if threads < 1:
-        raise ShardError(f"duckdb_threads must be >= 1 ({threads})")
-    con = lake.con
-    old = con.execute("SELECT current_setting('threads'), current_setting('enable_external_file_cache')").fetchone()
-    con.execute(f"SET threads = {int(threads)}")
-    # DuckDB keeps the Parquet bytes it reads in its buffer pool for later queries: every shard reads
-    # other row groups, so that cache only grows with the data (bench/pack_bench.py)
-    con.execute("SET enable_external_file_cache = false")
-    try:
-        yield
-    finally:
-        con.execute(f"SET threads = {int(old[0])}")
-        con.execute(f"SET enable_external_file_cache = {old[1]}")
 
 
 def _pack(lake, cfg: PackConfig, t0: float) -> PackResult:

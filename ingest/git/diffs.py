@@ -5,10 +5,11 @@ never loaded: its change is listed with NULL line counts and left out of the dif
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import pygit2
-from pygit2.enums import FileMode
+from pygit2.enums import FileMode, ObjectType
 
 from ingest.git.config import IngestConfig
 
@@ -23,6 +24,18 @@ class BoundedDiff:
     truncated: bool = False
     snippets: list[dict] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+
+
+@contextmanager
+def blob_cache(cfg: IngestConfig):
+    """Let libgit2 cache the blobs a run of diffs reads (process-wide settings, put back after)."""
+    pygit2.settings.cache_object_limit(ObjectType.BLOB, cfg.max_diff_blob_bytes)
+    pygit2.settings.cache_max_size(cfg.diff_blob_cache_bytes)
+    try:
+        yield
+    finally:
+        pygit2.settings.cache_object_limit(ObjectType.BLOB, 0)  # libgit2's defaults
+        pygit2.settings.cache_max_size(256 << 20)
 
 
 def _cut(text: str, limit: int) -> tuple[str, bool]:

@@ -83,6 +83,11 @@ class HeadReader:
         snap.trees.sort(key=lambda r: r["path"])
         self.done = True
 
+    def files_stream(self) -> pa.RecordBatchReader:
+        """The `files` rows as a stream for a lake write (DuckDB pulls it: reading HEAD runs as it writes)."""
+        from lake.arrow import schema
+        return pa.RecordBatchReader.from_batches(schema("files"), self.file_batches())
+
     def file_batches(self):
         from lake.arrow import schema
         files = schema("files")
@@ -134,15 +139,18 @@ def _file(odb, repo_id, head, path, oid, mode, cfg: IngestConfig, snap: HeadSnap
     if binary:
         row.update(is_generated=False, is_invalid_utf8=False)
         return row
-    text = flags.decode_utf8(data)
-    row["is_invalid_utf8"] = text is None
+    valid = flags.is_utf8(data)
+    row["is_invalid_utf8"] = not valid
     row["is_generated"] = flags.is_generated(data)
-    if text is None:
+    if not valid:
         return row
-    row["content"] = text
+    # the bytes, not a str: Arrow stores valid UTF-8 bytes as the string they are, and a Python str of
+    # every file would cost a decode and, for non-ASCII text, a second UTF-8 copy when Arrow reads it
+    row["content"] = data
     for m in SPDX_HEADER.finditer(data, 0, 4096):
         snap.spdx_headers[m.group(1).decode().strip()] += 1
     if "/" not in path:
+        text = data.decode("utf-8")
         if README.match(path):
             snap.readmes.append({"repo_id": repo_id, "source": "git", "path": path, "content": text})
         if LICENCE_FILE.match(path):

@@ -21,6 +21,7 @@ from tqdm import tqdm
 from lake import Write
 from ingest.git import history, licence, pulls
 from ingest.git.config import IngestConfig
+from ingest.git.diffs import blob_cache
 from ingest.git.head import HeadReader
 from lake.arrow import schema, to_arrow
 from ingest.git.source import OpenedRepo, open_source
@@ -129,15 +130,14 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
     scope = [{"repo_id": rid}]
     mode = "append" if fresh else "scope"  # fresh: nothing to replace, so no deletes at all
     writes = [
-        Write("files", pa.RecordBatchReader.from_batches(schema("files"), reader.file_batches()), mode,
+        Write("files", reader.files_stream(), mode,
               scope=None if fresh else scope),
         Write("trees", _later("trees", lambda: snap.trees), mode, scope=None if fresh else scope),
         Write("readmes", _later("readmes", lambda: snap.readmes), mode,
               scope=None if fresh else [{"repo_id": rid, "source": "git"}]),
         Write("git_pulls", to_arrow("git_pulls", pull_rows), mode, scope=None if fresh else scope),
         # new commits are by construction not in the lake: append streams them without reading twice
-        Write("commits", pa.RecordBatchReader.from_batches(
-            schema("commits"), commit_batches(repo, rid, todo, cfg, commit_errors, progress)),
+        Write("commits", commits_stream(repo, rid, todo, cfg, commit_errors, progress),
             "scope" if rewritten else "append", scope=scope if rewritten else None),
         Write("repos", _later("repos", repo_rows), mode, scope=None if fresh else scope),
         Write("ingest_errors", _later("ingest_errors", error_rows), mode,
@@ -168,16 +168,22 @@ def _in(repo, default_head, head: str) -> bool:
         return False
 
 
+def commits_stream(repo, rid, todo, cfg, errors: list, progress: bool) -> pa.RecordBatchReader:
+    """`commits` rows of `todo` as a stream for a lake write: diffed as DuckDB pulls the batches."""
+    return pa.RecordBatchReader.from_batches(schema("commits"), commit_batches(repo, rid, todo, cfg, errors, progress))
+
+
 def commit_batches(repo, rid, todo, cfg, errors: list, progress: bool):
     rows: list[dict] = []
-    for commit_id in tqdm(todo, desc=f"{rid} commits", unit=" commits", disable=not progress, leave=False):
-        row, errs = history.commit_row(repo, rid, commit_id, cfg)
-        errors.extend(errs)
-        if row is not None:
-            rows.append(row)
-        if len(rows) >= _BATCH:
-            yield pa.RecordBatch.from_pylist(rows, schema=schema("commits"))
-            rows = []
+    with blob_cache(cfg):
+        for commit_id in tqdm(todo, desc=f"{rid} commits", unit=" commits", disable=not progress, leave=False):
+            row, errs = history.commit_row(repo, rid, commit_id, cfg)
+            errors.extend(errs)
+            if row is not None:
+                rows.append(row)
+            if len(rows) >= _BATCH:
+                yield pa.RecordBatch.from_pylist(rows, schema=schema("commits"))
+                rows = []
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=schema("commits"))
 

@@ -42,6 +42,9 @@ TABLES = [
             ("content", "VARCHAR", "NULL when binary, too large, invalid UTF-8, symlink or submodule"),
         ),
         key=("repo_id", "path"), scope=("repo_id",), partition_by=("repo_id",),
+        # whole files per row: DuckDB holds a row group in memory until it is full, so the default of
+        # 122,880 rows would buffer a big repository's entire HEAD and encode it only after reading it
+        row_group_rows=2048,
     ),
     Table(
         "trees", "raw", "The path list of each repository at HEAD (the <STRUCTURE> region).",
@@ -67,6 +70,7 @@ TABLES = [
             ("snippets", "STRUCT(path VARCHAR, before VARCHAR, after VARCHAR)[]", "bounded before/after text"),
         ),
         key=("repo_id", "commit_id"), scope=("repo_id",), partition_by=("repo_id",),
+        row_group_rows=2048,  # bounded diffs per row: as for files
     ),
     Table(
         "git_pulls", "raw", "Pull requests seen through refs/pull/N/head.",
