@@ -154,7 +154,6 @@ class Lake:
                             self.con.execute(
                                 f'ALTER TABLE "{item.name}" SET PARTITIONED BY ({", ".join(item.partition_by)})')
                         changed.append(item.name)
-
                     else:
                         t, c = item
                         self.con.execute(f'ALTER TABLE "{t.name}" ADD COLUMN "{c.name}" {c.type}')
