@@ -163,7 +163,9 @@ class Lake:
 
         def layout() -> None:
             # after the tables exist: DuckLake sets no option on a table its own transaction creates
-            todo = [t for t in tables.values() if not self._has_layout(t)]
+            now = self._layouts()
+            todo = [t for t in tables.values() if (t.sort_by or t.row_group_rows)
+                    and now.get(t.name, ((), 0)) != (tuple(t.sort_by), t.row_group_rows)]
             if todo:
                 in_transaction(self.con, lambda: [self._set_layout(t) for t in todo])
                 changed.extend(f"{t.name} layout" for t in todo)
@@ -172,21 +174,22 @@ class Lake:
         with_retry(layout)
         return changed
 
-    def _has_layout(self, t: Table) -> bool:
-        """Whether the catalog holds t's declared sort order and row-group size (trivially, when it declares none)."""
-        if not (t.sort_by or t.row_group_rows):
-            return True
+    def _layouts(self) -> dict[str, tuple[tuple[str, ...], int]]:
+        """Table -> (sort columns, rows per row group) as the catalog holds them now (two queries for all)."""
         meta = f"__ducklake_metadata_{CATALOG}"
-        sort = [r[0] for r in self.con.execute(
-            f"SELECT e.expression FROM {meta}.ducklake_sort_info i "
-            f"JOIN {meta}.ducklake_sort_expression e USING (sort_id, table_id) "
-            f"JOIN {meta}.ducklake_table t USING (table_id) "
-            "WHERE i.end_snapshot IS NULL AND t.end_snapshot IS NULL AND t.table_name = ? "
-            "ORDER BY e.sort_key_index", [t.name]).fetchall()]
-        rows = self.con.execute(f"SELECT value FROM {CATALOG}.options() WHERE option_name = 'parquet_row_group_size' "
-                                "AND scope = 'TABLE' AND scope_entry = ?", [f"main.{t.name}"]).fetchall()
-        size = int(rows[0][0]) if rows else 0
-        return sort == list(t.sort_by) and size == t.row_group_rows
+        out: dict[str, tuple[tuple[str, ...], int]] = {}
+        for name, sort in self.con.execute(
+                f"SELECT t.table_name, list(e.expression ORDER BY e.sort_key_index) "
+                f"FROM {meta}.ducklake_sort_info i JOIN {meta}.ducklake_sort_expression e USING (sort_id, table_id) "
+                f"JOIN {meta}.ducklake_table t USING (table_id) "
+                "WHERE i.end_snapshot IS NULL AND t.end_snapshot IS NULL GROUP BY t.table_name").fetchall():
+            out[name] = (tuple(sort), 0)
+        for entry, value in self.con.execute(
+                f"SELECT scope_entry, value FROM {CATALOG}.options() "
+                "WHERE option_name = 'parquet_row_group_size' AND scope = 'TABLE'").fetchall():
+            name = entry.split(".", 1)[-1]
+            out[name] = (out.get(name, ((), 0))[0], int(value))
+        return out
 
     def _set_layout(self, t: Table) -> None:
         if t.sort_by:
