@@ -130,18 +130,16 @@ class Lake:
 
         def create() -> None:
             changed.clear()
-            existing = self.existing_tables()
+            existing = dict(self.con.execute(  # one query for every table's columns: this runs at each open
+                "SELECT table_name, list(column_name) FROM information_schema.columns WHERE table_catalog = ? "
+                "GROUP BY table_name", [CATALOG]).fetchall())
             todo = []
             for t in tables.values():
                 if t.name not in existing:
                     todo.append(t)
                     continue
-                have = {r[0] for r in self.con.execute(
-                    "SELECT column_name FROM information_schema.columns WHERE table_catalog = ? AND table_name = ?",
-                    [CATALOG, t.name]).fetchall()}
-                for c in t.columns:
-                    if c.name not in have:
-                        todo.append((t, c))
+                have = set(existing[t.name])
+                todo += [(t, c) for c in t.columns if c.name not in have]
             if not todo:
                 return
 
