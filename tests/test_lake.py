@@ -295,3 +295,16 @@ def test_cli_tables_and_snapshots(tmp_path):
 def test_missing_lake_is_a_one_line_error(tmp_path):
     r = _cli("tables", lake_path=tmp_path / "none")
     assert r.returncode == 2 and "no lake at" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_a_column_declared_later_is_added_on_open_and_rows_keep_their_values(tmp_path):
+    from dataclasses import replace
+    from lake.catalog import TABLES
+    (tmp_path / "lake").mkdir()
+    repos = TABLES["repos"]
+    with Lake(tmp_path / "lake", create=False) as old:
+        old.ensure_tables({**TABLES, "repos": replace(repos, columns=repos.columns[:-1])})
+        old.con.execute("INSERT INTO repos (repo_id) VALUES ('a/x')")  # the declared write would want every column
+    with Lake(tmp_path / "lake") as lk:
+        assert lk.created == [f"repos.{repos.columns[-1].name}"]
+        assert lk.query("SELECT repo_id FROM repos").column(0).to_pylist() == ["a/x"]
