@@ -16,9 +16,8 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 def main() -> None:
     import torch
-    from exporters.merge_lora import adapted_model
     from trainers.adapt import held_out_bpb, load_base, parameter_counts
-    from trainers.checkpoint import read_checkpoint
+    from trainers.checkpoint import load_model, read_checkpoint
     from trainers.data import ShardDataModule
 
     ap = argparse.ArgumentParser()
@@ -30,11 +29,13 @@ def main() -> None:
     ckpt = read_checkpoint(args.adapter)
     hp, meta = ckpt["hyper_parameters"], ckpt.get("repo_llm", {})
     init = ckpt.get("datamodule_hyper_parameters", {})
-    dm = ShardDataModule(args.lake, meta.get("tokenizer_id"), seq_len=meta.get("seq_len", 256),
+    # the lake and snapshot the run recorded: the same held-out documents it validated on
+    dm = ShardDataModule(args.lake or meta.get("lake"), meta.get("tokenizer_id"), lake_snapshot=meta.get("lake_snapshot"),
+                         seq_len=meta.get("seq_len", 256),
                          val_tokens_per_category=init.get("val_tokens_per_category", 32768), baselines=False)
     dm.setup()
     base = load_base(args.base, hp.get("vocab_size") or 0)
-    adapted = adapted_model(Path(args.base), Path(args.adapter))
+    adapted = load_model(args.adapter).model  # the run's weights, LoRA merged in
     before, after = held_out_bpb(base, dm), held_out_bpb(adapted, dm)
     trainable, total = meta.get("trainable_parameters"), meta.get("parameters") or parameter_counts(base)[1]
     print(f"tokenizer {meta.get('tokenizer_id')}, {len(dm.val_docs)} held-out documents, step {ckpt.get('global_step')}")

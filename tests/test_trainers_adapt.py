@@ -87,8 +87,10 @@ def test_lora_trains_only_adapters_lowers_bpb_and_merges_to_the_same_logits(stra
     assert export(["merge-lora", "--base", str(base), "--adapter", str(run / "checkpoints/final.ckpt"),
                    "--out", str(merged_dir)]) == 0
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, local_files_only=True, dtype=torch.float32).eval()
-    from exporters.merge_lora import adapted_model
-    unmerged = adapted_model(base, run / "checkpoints/final.ckpt")
+    from trainers.adapt import apply_lora, load_base
+    unmerged = apply_lora(load_base(base, lora=True), ckpt["hyper_parameters"]["lora"])  # peft, adapters apart
+    unmerged.load_state_dict({k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()})
+    unmerged.eval()
     ids = torch.randint(0, merged.config.vocab_size, (2, 48), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         a, b = unmerged(input_ids=ids).logits, merged(input_ids=ids).logits
@@ -249,3 +251,30 @@ def test_full_sft_on_a_hf_base_trains_every_weight_and_loads_as_a_plain_model(st
     before = response_loss(AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=torch.float32),
                            lake, tok_id)
     assert response_loss(loaded.model, lake, tok_id) < before
+
+
+def test_merge_lora_refuses_a_base_the_run_did_not_start_from(stranger, tmp_path, capsys):
+    import json
+    import shutil
+    lake, base, tok_id = stranger
+    run = tmp_path / "continue"
+    assert fit([*_adapt_args(CONTINUE, lake, run, base, tok_id), "--trainer.max_steps", "2"]) == 0
+    other = tmp_path / "other"
+    shutil.copytree(base, other)
+    cfg = json.loads((other / "config.json").read_text())
+    cfg["num_hidden_layers"] += 1
+    (other / "config.json").write_text(json.dumps(cfg))
+    capsys.readouterr()
+    assert export(["merge-lora", "--base", str(other), "--adapter", str(run / "checkpoints/final.ckpt"),
+                   "--out", str(tmp_path / "merged")]) != 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is not the model" in err[0] and "n_layers" in err[0], err
+    # the run loads without its base folder: the checkpoint recorded the config it was built from
+    shutil.rmtree(other)
+    moved = base.with_name("their-model-moved")
+    base.rename(moved)
+    try:
+        from trainers.checkpoint import load_model
+        assert load_model(run / "checkpoints/final.ckpt").model.config.num_hidden_layers == cfg["num_hidden_layers"] - 1
+    finally:
+        moved.rename(base)

@@ -87,7 +87,6 @@ def _adapted_model(path: Path, hp: dict, meta: dict, weights: dict):
 
 def load_model(ckpt: str | Path) -> LoadedModel:
     """The LlamaForCausalLM of a checkpoint (eval, float32, CPU) with its tokenizer and provenance."""
-    from trainers.adapt import is_hf_folder
     from trainers.model import ARCHITECTURE, apply_special_ids, llama_config
 
     path = Path(ckpt)
@@ -97,7 +96,10 @@ def load_model(ckpt: str | Path) -> LoadedModel:
     hp = state["hyper_parameters"]
     meta = dict(state.get(META_KEY, {}))
     weights = {k.removeprefix("model."): v.float() for k, v in state["state_dict"].items() if k.startswith("model.")}
-    if hp.get("lora") or is_hf_folder(hp.get("init_from")) or any(k.startswith("base_model.") for k in weights):
+    # a run that started from another model is rebuilt from the config it recorded, not by looking for
+    # that model's folder (it may be gone or elsewhere now)
+    started_from = hp.get("init_from") and (meta.get("config") or {}).get("model_type")
+    if hp.get("lora") or started_from or any(k.startswith("base_model.") for k in weights):
         model, cfg = _adapted_model(path, hp, meta, weights)
     else:
         cfg = llama_config(**{k: hp[k] for k in ARCHITECTURE}, init_std=hp.get("init_std", 0.02))
