@@ -3,5 +3,5 @@ OpenAI-compatible endpoint, and the model card with its licence manifest. `pytho
 
 source.py (what an export starts from) · hf_export.py + hf_tokenizer.py · gguf_export.py + gguf_vocab.py +
 quantize.py · modelfile.py + chat_template.py · serve.py (+ trainers/llama_runtime.py) · training_data.py + card.py +
-license_manifest.py · cli.py
+license_manifest.py · merge_lora.py (a run on a Hugging Face base back into one) · cli.py
 """

@@ -74,7 +74,8 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "merge-lora":
         from exporters.merge_lora import merge_lora
         out = merge_lora(args.base, args.adapter, args.out)
-        print(f"merge-lora: {out} (a Hugging Face folder: `python -m exporters gguf --hf {out}` takes it)")
+        print(f"merge-lora: {out} (a Hugging Face folder; for a Llama base with a SentencePiece tokenizer.model, "
+              f"`python -m exporters gguf --hf {out}` takes it)")
         return
     if args.command == "serve":
         from exporters import serve
