@@ -15,7 +15,8 @@ WITH allowed AS (
     SELECT repo_id FROM clean_repos WHERE allowed
 ),
 
-file_docs AS (
+-- read twice (package_docs and the files themselves): not materialised, or DuckDB would hold every content
+file_docs AS NOT MATERIALIZED (
     SELECT 'file' AS kind, 'files' AS source_table, f.repo_id, f.path, f.language, f."commit",
            NULL::INTEGER AS pr_number, NULL::INTEGER AS issue_number, f.content, NULL::VARCHAR AS title,
            NULL::VARCHAR[] AS paths, NULL::VARCHAR AS diff,

@@ -65,7 +65,8 @@ class _TokenHashes(dict):
 
 
 class ShingleHasher:
-    """Text -> the 32-bit hashes of its k-token shingles, in text order (repeats kept: a minimum ignores them).
+    """Text -> the sorted unique 32-bit hashes of its k-token shingles (a quarter of Go's shingles repeat:
+    unique costs what it saves in signatures, and near_dedup holds every file's hashes at once).
 
     A shingle's hash is a position-weighted sum of its tokens' hashes, avalanched, top 32 bits.
     A text shorter than k tokens is one shingle; a text without tokens has none.
@@ -90,7 +91,7 @@ class ShingleHasher:
         h ^= h >> np.uint64(33)
         h *= np.uint64(0xFF51AFD7ED558CCD)
         h ^= h >> np.uint64(33)
-        return (h >> np.uint64(32)).astype(_U32)
+        return np.unique((h >> np.uint64(32)).astype(_U32))
 
 
 class MinHasher:

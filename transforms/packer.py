@@ -167,6 +167,8 @@ _worker: tuple[Tokenizer, np.dtype] | BaseException | None = None
 
 def _init_worker(model_path: str, dtype: str) -> None:
     global _worker
+    # a process per core already: Hugging Face tokenizers' own thread pool (one per core) would oversubscribe
+    os.environ["TOKENIZERS_PARALLELISM"] = "false"
     try:
         _worker = (Tokenizer.from_file(model_path), np.dtype(dtype))
     except Exception as e:  # raised from the first task instead: a Pool respawns workers whose initializer fails

@@ -37,6 +37,8 @@ def _sources(args: argparse.Namespace) -> list[str]:
             sources += [ln.split("#", 1)[0].strip() for ln in f if ln.split("#", 1)[0].strip()]
     if not sources:
         raise WorkerSpecError("no SRC given (name repositories or --from-list FILE)")
+    if args.name and len(sources) > 1:  # before the split: with --name every source would hash alike
+        raise WorkerSpecError("--name needs exactly one SRC")
     worker = Worker.parse(args.worker)
     return list(worker.take(sources, key=lambda s: args.name or redact(s)))
 
@@ -72,9 +74,6 @@ def main(argv: list[str]) -> int:
             args.sources = _sources(args)
         except (OSError, WorkerSpecError) as e:
             print(f"error: {e}", file=sys.stderr)
-            return 2
-        if args.name and len(args.sources) > 1:
-            print("error: --name needs exactly one SRC", file=sys.stderr)
             return 2
         shown = [redact(s) for s in args.sources]
         with lake.run("ingest git", {"sources": shown, "license": args.license, "fetch_prs": args.fetch_prs,

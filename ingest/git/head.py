@@ -21,7 +21,6 @@ _GO_MODULE = re.compile(r"^\s*module\s+\"?([^\s\"]+)\"?", re.M)
 
 @dataclass
 class HeadSnapshot:
-    files: list[dict] = field(default_factory=list)
     trees: list[dict] = field(default_factory=list)
     readmes: list[dict] = field(default_factory=list)
     licence_texts: dict[str, str] = field(default_factory=dict)  # root licence file path -> text

@@ -40,10 +40,6 @@ class IndexStats:
         return asdict(self)
 
 
-def _select(columns_sql: str, where: str) -> str:
-    return f"SELECT {columns_sql} FROM samples s WHERE {where}"
-
-
 def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | None = None,
                   progress: bool | None = None) -> IndexStats:
     """Bring the index up to date with the lake's `samples` of config.categories at the current snapshot."""
@@ -64,43 +60,47 @@ def index_samples(lk, config: IndexConfig = IndexConfig(), embedder: Embedder | 
     # a sample without text has nothing to embed; it is counted (no_text), never silently dropped
     wanted = f"s.category IN ({cats}) AND s.text IS NOT NULL"
     lk.con.register(_INDEXED, index.keys())
-    lk.con.execute("BEGIN TRANSACTION")  # every read below sees one lake snapshot, whatever others commit
+    # every read names one snapshot (time travel), whatever others commit meanwhile; no transaction or
+    # stream stays open while embedding runs (minutes), which would hold the SQLite catalog from writers
+    stats.lake_snapshot = lk.snapshot()
+    samples = f"samples s AT (VERSION => {int(stats.lake_snapshot)})"  # DuckLake wants the alias first
     try:
-        stats.lake_snapshot = lk.snapshot()
         stale = lk.query(f"""
             SELECT i.sample_id FROM {_INDEXED} i
-            WHERE NOT EXISTS (SELECT 1 FROM samples s WHERE s.sample_id = i.sample_id
+            WHERE NOT EXISTS (SELECT 1 FROM {samples} WHERE s.sample_id = i.sample_id
                               AND sha256(s.text) = i.text_hash AND s.category = i.category)
               AND (i.category IN ({cats})
-                   OR i.sample_id IN (SELECT s.sample_id FROM samples s WHERE {wanted}))
+                   OR i.sample_id IN (SELECT s.sample_id FROM {samples} WHERE {wanted}))
             ORDER BY i.sample_id""").column("sample_id").to_pylist()
         todo, stats.unchanged = lk.con.execute(
             f"SELECT count(*) FILTER (WHERE NOT {_SAME}), count(*) FILTER (WHERE {_SAME}) "
-            f"FROM samples s WHERE {wanted}").fetchone()
+            f"FROM {samples} WHERE {wanted}").fetchone()
         stats.no_text = lk.con.execute(
-            f"SELECT count(*) FROM samples WHERE text IS NULL AND category IN ({cats})").fetchone()[0]
-        if stale:
-            index.delete(stale)
-            stats.deleted = len(stale)
-        columns = ", ".join("sha256(s.text) AS text_hash" if f.name == "text_hash" else f"s.{f.name}"
-                            for f in SAMPLE_FIELDS)
+            f"SELECT count(*) FROM {samples} WHERE text IS NULL AND category IN ({cats})").fetchone()[0]
         limit = f" LIMIT {int(config.limit)}" if config.limit is not None else ""
-        reader = lk.stream(_select(columns, f"{wanted} AND NOT {_SAME}") + " ORDER BY s.sample_id" + limit,
-                           batch_rows=config.batch_rows)
-        stats.remaining = todo - min(todo, config.limit if config.limit is not None else todo)
-        schema = samples_schema(embedder.dim)
-        with tqdm(total=todo - stats.remaining, desc="embed samples", unit="doc", disable=None if progress is None else not progress) as bar:
-            for batch in reader:
-                vectors = embedder.encode(batch.column("text").to_pylist())
-                arrays = [batch.column(f.name).cast(f.type) for f in SAMPLE_FIELDS]
-                arrays.append(pa.array([stats.lake_snapshot] * batch.num_rows, pa.int64()))
-                arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), embedder.dim))
-                table.add(pa.Table.from_arrays(arrays, schema=schema))
-                stats.embedded += batch.num_rows
-                bar.update(batch.num_rows)
+        ids = lk.query(f"SELECT s.sample_id FROM {samples} WHERE {wanted} AND NOT {_SAME} "
+                       f"ORDER BY s.sample_id{limit}").column("sample_id").to_pylist()
     finally:
-        lk.con.execute("ROLLBACK")  # nothing was written to the lake: the transaction only pinned a snapshot
         lk.con.unregister(_INDEXED)
+    if stale:
+        index.delete(stale)
+        stats.deleted = len(stale)
+    columns = ", ".join("sha256(s.text) AS text_hash" if f.name == "text_hash" else f"s.{f.name}"
+                        for f in SAMPLE_FIELDS)
+    stats.remaining = todo - len(ids)
+    schema = samples_schema(embedder.dim)
+    with tqdm(total=len(ids), desc="embed samples", unit="doc", disable=None if progress is None else not progress) as bar:
+        for start in range(0, len(ids), config.batch_rows):
+            batch = lk.query(f"SELECT {columns} FROM {samples} WHERE s.sample_id IN "
+                             "(SELECT unnest(?::VARCHAR[])) ORDER BY s.sample_id",
+                             [ids[start:start + config.batch_rows]])
+            vectors = embedder.encode(batch.column("text").to_pylist())
+            arrays = [batch.column(f.name).cast(f.type) for f in SAMPLE_FIELDS]
+            arrays.append(pa.array([stats.lake_snapshot] * batch.num_rows, pa.int64()))
+            arrays.append(pa.FixedSizeListArray.from_arrays(pa.array(vectors.reshape(-1)), embedder.dim))
+            table.add(pa.Table.from_arrays(arrays, schema=schema))
+            stats.embedded += batch.num_rows
+            bar.update(batch.num_rows)
 
     if stats.embedded or stats.deleted or built is None or stats.rebuilt:
         index.finish()
