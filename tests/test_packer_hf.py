@@ -78,3 +78,15 @@ def test_pack_hf_folder_without_tokenizer_json_is_one_line_error(packed, tmp_pat
     assert pack_main(["pack", "--lake", str(lake), "--tokenizer", f"hf:{tmp_path}"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "no tokenizer.json" in err
+
+
+def test_a_registered_hf_tokenizer_is_reused_not_registered_again(packed):
+    from lake import Lake
+    from transforms.hf_tokenizer import register_hf_tokenizer
+    lake, stranger = packed
+    with Lake(lake) as lk:
+        first = register_hf_tokenizer(lk, stranger)
+        snap = lk.snapshot()
+        again = register_hf_tokenizer(lk, stranger)
+        assert lk.snapshot() == snap  # no second tokenizers commit
+        assert again.tokenizer_id == first.tokenizer_id and again.encode("func main() {}") == first.encode("func main() {}")

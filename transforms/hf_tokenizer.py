@@ -130,6 +130,11 @@ def register_hf_tokenizer(lake, folder: str | Path, markers: str = "text") -> HF
         added = [m for m in grammar.MARKERS if m not in vocab]
         backend.add_special_tokens([AddedToken(m, special=True, normalized=False) for m in added])
     tokenizer_id = _make_id(folder, source_sha, bool(added))
+    # registered before (every pack and SFT start loads it): the same id is the same bytes, reuse them
+    known = lake.query("SELECT path, sha256 FROM tokenizers WHERE tokenizer_id = ?", [tokenizer_id]).to_pylist()
+    if known and (lake.root / known[0]["path"]).is_file() and \
+            hashlib.sha256((lake.root / known[0]["path"]).read_bytes()).hexdigest() == known[0]["sha256"]:
+        return HFTokenizer.from_file(lake.root / known[0]["path"])
     root = lake.artifacts("tokenizers")
     final = root / tokenizer_id
     tmp = root / f".{tokenizer_id}.tmp"
