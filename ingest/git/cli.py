@@ -6,7 +6,7 @@ import sys
 
 from tqdm import tqdm
 
-from lake import Lake, LakeError, retry_on_conflict
+from lake import Lake, LakeError
 from ingest.git.errors import GitIngestError
 from ingest.git.repository import IngestResult, ingest_repo
 from ingest.git.source import redact
@@ -80,10 +80,8 @@ def main(argv: list[str]) -> int:
                                      "max_commits": args.max_commits, "worker": args.worker}) as run:
             for src, name in zip(tqdm(args.sources, desc="repositories", unit=" repos", disable=args.quiet), shown):
                 try:
-                    # another worker's commit may win a conflict; the repository is simply ingested again
-                    r = retry_on_conflict(lambda: ingest_repo(
-                        lake, src, name=args.name, license=args.license, fetch_prs=args.fetch_prs,
-                        max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet))
+                    r = ingest_repo(lake, src, name=args.name, license=args.license, fetch_prs=args.fetch_prs,
+                                    max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet)
                 except GitIngestError as e:
                     failed += 1
                     run.stats[name] = "failed"

@@ -18,7 +18,7 @@ from pathlib import Path
 import pyarrow as pa
 from tqdm import tqdm
 
-from lake import Write
+from lake import Write, retry_on_conflict
 from ingest.git import history, licence, pulls
 from ingest.git.config import IngestConfig
 from ingest.git.diffs import blob_cache
@@ -62,6 +62,15 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
     if max_commits is not None:
         cfg = IngestConfig(**{**cfg.__dict__, "max_commits": max_commits})
     opened = open_source(str(src), lake.artifacts("git"), fetch_prs=fetch_prs)
+    # another process's commit may win a conflict (the whole commit streams, so it cannot be replayed):
+    # everything after opening is redone against the lake as that commit left it; the source is not fetched again
+    return retry_on_conflict(lambda: _ingest_opened(
+        lake, opened, cfg, name=name, version=version, license=license, license_source=license_source,
+        go_module=go_module, run_id=run_id, progress=progress))
+
+
+def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version, license, license_source,
+                   go_module, run_id, progress) -> IngestResult:
     repo = opened.repo
     rid = repo_id_of(name or opened.name, version)
     pull_heads = pulls.pull_refs(repo)
@@ -143,7 +152,10 @@ def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str 
         Write("ingest_errors", _later("ingest_errors", error_rows), mode,
               scope=None if fresh else [{"repo_id": rid, "stage": "git"}]),
     ]
-    lake.commit(writes, message=f"ingest git {rid} {head_id[:12]}")
+    try:
+        lake.commit(writes, message=f"ingest git {rid} {head_id[:12]}")
+    finally:
+        bar.close()  # also when the commit fails (repo_rows closes it on the way)
     if not reader.done:
         raise RuntimeError(f"{rid}: the lake commit did not read the whole HEAD stream")
     counts = {"files": snap.files_count, "bytes": snap.bytes_read, "pulls": len(pull_rows),
