@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import os
 import re
-from contextlib import contextmanager
+import sqlite3
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import duckdb
@@ -60,6 +61,10 @@ class Lake:
             extensions.load(self.con, "httpfs")
             self._s3_secret()
         opts = [f"DATA_PATH {_sql_str(loc.data_path)}"]
+        new = loc.relocatable and not (loc.root / "catalog.sqlite").exists()
+        if loc.relocatable:
+            # the catalog's stored path is where the lake was made (or 'files/'): this open's folder wins
+            opts.append("OVERRIDE_DATA_PATH true")
         if self.snapshot_version is not None:
             opts += [f"SNAPSHOT_VERSION {int(self.snapshot_version)}", "READ_ONLY"]
         from lake.write import with_retry  # processes attaching a new PostgreSQL catalog at once race on creating it
@@ -74,9 +79,21 @@ class Lake:
 
         try:
             with_retry(attach)
+            if new:
+                self._store_relative_data_path()
         except duckdb.Error as e:
             raise LakeError(f"cannot open lake {loc.describe()}: {_sanitize(_first_line(e))}") from None
         self.con.execute(f"USE {CATALOG}")
+
+    def _store_relative_data_path(self) -> None:
+        """A new local lake's catalog gets 'files/' as its data path. DuckLake resolves a relative DATA_PATH
+        against the working directory, so the lake is made with its absolute folder, then the stored value
+        is rewritten in the catalog file while nothing holds it (DuckDB's own UPDATE of it can meet 'database
+        is locked' from the attached catalog's second connection)."""
+        self.con.execute(f"DETACH {CATALOG}")
+        with closing(sqlite3.connect(self.location.root / "catalog.sqlite", timeout=30)) as db, db:
+            db.execute("UPDATE ducklake_metadata SET value = 'files/' WHERE key = 'data_path'")
+        self._attach()
 
     def _s3_secret(self) -> None:
         """A temporary (in-memory, this connection only) DuckDB secret from the AWS environment variables;

@@ -16,6 +16,10 @@ class LakeLocation:
     data_path: str  # where Parquet files go (a folder or s3://...)
     root: Path  # local folder for artifacts (tokenizers, shards, checkpoints, caches)
     backend: str  # sqlite | postgres
+    # a local lake with its data in <root>/files/: the catalog stores the data path relative to the lake
+    # ('files/') and every open points DuckLake at <root>/files/, so the folder can move, be copied or
+    # be reached through a symlink. An explicit --data-path is kept as given (checked by DuckLake).
+    relocatable: bool = False
 
     def describe(self) -> str:
         """Safe to print: a PostgreSQL password is never shown."""
@@ -38,7 +42,8 @@ def resolve(lake: str | os.PathLike | None = None, data_path: str | None = None)
         raise LakeError(f"--lake takes a folder or postgres:..., not {spec!r}")
     root = Path(spec).expanduser().absolute()
     files = data_path or str(root / "files")
-    return LakeLocation(f"ducklake:sqlite:{root / 'catalog.sqlite'}", files.rstrip("/") + "/", root, "sqlite")
+    return LakeLocation(f"ducklake:sqlite:{root / 'catalog.sqlite'}", files.rstrip("/") + "/", root, "sqlite",
+                        relocatable=not data_path)
 
 
 def s3_settings_from_env() -> dict | None:

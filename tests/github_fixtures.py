@@ -154,6 +154,7 @@ class Repo:
     pulls: list[Pull] = field(default_factory=list)
     issues: list[Issue] = field(default_factory=list)
     readme: str | None = None
+    clone_url: str | None = None  # None: GitHub's https URL; tests point it at a local bare repository
 
     @property
     def full_name(self) -> str:
@@ -278,7 +279,8 @@ def rest_search_item(repo: Repo) -> dict:
                 forks_count=repo.forks, forks=repo.forks, license=copy.deepcopy(repo.license),
                 default_branch=repo.default_branch, pushed_at=_iso(repo.pushed_at), archived=repo.archived,
                 fork=repo.fork, topics=list(repo.topics), description=repo.description, language=repo.language,
-                url=f"https://api.github.com/repos/{repo.full_name}", html_url=f"https://github.com/{repo.full_name}")
+                url=f"https://api.github.com/repos/{repo.full_name}", html_url=f"https://github.com/{repo.full_name}",
+                clone_url=repo.clone_url or f"https://github.com/{repo.full_name}.git")
     item["owner"] = {**item["owner"], "login": repo.owner}
     return item
 

@@ -7,9 +7,10 @@ import sys
 from tqdm import tqdm
 
 from lake import Lake, LakeError
-from ingest.git.errors import GitIngestError
+from ingest.git.errors import GitIngestError, NameTakenError
 from ingest.git.repository import IngestResult, ingest_repo
-from ingest.git.source import redact
+from ingest.git.source import redact, source_name
+from ingest.git.sources import Source, read_list, top_sources
 from ingest.workers import Worker, WorkerSpecError
 
 
@@ -19,9 +20,12 @@ def _parser(command: str) -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     if command == "git":
         p.add_argument("sources", nargs="*", metavar="SRC", help="local repository (bare or not) or URL")
-        p.add_argument("--from-list", metavar="FILE", help="more SRCs, one per line ('#' starts a comment)")
+        p.add_argument("--from-list", metavar="FILE", help="more sources, 'SRC [NAME]' per line ('#' starts a comment)")
+        p.add_argument("--from-top", action="store_true",
+                       help="clone every non-excluded repository of github_repos (after `ingest github top`)")
         p.add_argument("--worker", metavar="I/N", help="take only this worker's share of the SRCs (see ingest/workers.py)")
-        p.add_argument("--name", default=None, help="repository name (owner/name) when there is one SRC")
+        p.add_argument("--name", default=None,
+                       help="repository name (owner/name) when there is one SRC (default: origin remote or folder)")
         p.add_argument("--license", default=None, metavar="SPDX", help="declared licence, overrides detection")
         p.add_argument("--fetch-prs", action="store_true", help="also fetch refs/pull/*/head from a URL")
         p.add_argument("--max-commits", type=int, default=None, metavar="N", help="newest N commits only")
@@ -30,17 +34,19 @@ def _parser(command: str) -> argparse.ArgumentParser:
     return p
 
 
-def _sources(args: argparse.Namespace) -> list[str]:
-    sources = list(args.sources)
+def _sources(args: argparse.Namespace, lake: Lake) -> list[Source]:
+    sources = [Source(s, args.name) for s in args.sources]
     if args.from_list:
-        with open(args.from_list) as f:
-            sources += [ln.split("#", 1)[0].strip() for ln in f if ln.split("#", 1)[0].strip()]
+        sources += read_list(args.from_list)
+    if args.from_top:
+        sources += top_sources(lake)
     if not sources:
-        raise WorkerSpecError("no SRC given (name repositories or --from-list FILE)")
-    if args.name and len(sources) > 1:  # before the split: with --name every source would hash alike
-        raise WorkerSpecError("--name needs exactly one SRC")
+        raise WorkerSpecError("no SRC given (name repositories, --from-list FILE or --from-top)")
+    if args.name and (len(sources) > 1 or not args.sources):  # before the split: with --name every source would hash alike
+        raise WorkerSpecError("--name needs exactly one SRC (give names in --from-list: 'SRC NAME' per line)")
     worker = Worker.parse(args.worker)
-    return list(worker.take(sources, key=lambda s: args.name or redact(s)))
+    # split by the repository name, as `ingest github fetch` does: one worker holds every source of a name
+    return list(worker.take(sources, key=lambda s: s.name or source_name(s.src)))
 
 
 def _line(r: IngestResult) -> str:
@@ -59,7 +65,8 @@ def main(argv: list[str]) -> int:
     except LakeError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    failed = 0
+    refused: list[str] = []
+    failed: list[str] = []
     try:
         if command == "goroot":
             from ingest.git.goroot import ingest_goroot
@@ -71,28 +78,35 @@ def main(argv: list[str]) -> int:
                 print(_line(r))
             return 0
         try:
-            args.sources = _sources(args)
-        except (OSError, WorkerSpecError) as e:
+            sources = _sources(args, lake)
+        except (OSError, WorkerSpecError, GitIngestError) as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
-        shown = [redact(s) for s in args.sources]
-        with lake.run("ingest git", {"sources": shown, "license": args.license, "fetch_prs": args.fetch_prs,
+        with lake.run("ingest git", {"sources": [redact(s.src) for s in sources], "from_top": args.from_top,
+                                     "license": args.license, "fetch_prs": args.fetch_prs,
                                      "max_commits": args.max_commits, "worker": args.worker}) as run:
-            for src, name in zip(tqdm(args.sources, desc="repositories", unit=" repos", disable=args.quiet), shown):
+            for s in tqdm(sources, desc="repositories", unit=" repos", disable=args.quiet):
+                shown = redact(s.src)
                 try:
-                    r = ingest_repo(lake, src, name=args.name, license=args.license, fetch_prs=args.fetch_prs,
-                                    max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet)
+                    r = ingest_repo(lake, s.src, name=s.name, license=args.license, fetch_prs=args.fetch_prs,
+                                    max_commits=args.max_commits, run_id=run.run_id, progress=not args.quiet,
+                                    github_license=s.github_license)
                 except GitIngestError as e:
-                    failed += 1
-                    run.stats[name] = "failed"
+                    (refused if isinstance(e, NameTakenError) else failed).append(shown)
+                    run.stats[shown] = "refused" if isinstance(e, NameTakenError) else "failed"
                     tqdm.write(f"error: {e}", file=sys.stderr)
                     continue
                 run.rows += r.counts.get("files", 0)
                 run.stats[r.repo_id] = r.status
                 tqdm.write(_line(r))
+        if refused:
+            print(f"ingest git: {len(refused)} refused, their name is in the lake from another source "
+                  f"(nothing of theirs written): {', '.join(refused)}", file=sys.stderr)
+        if failed:
+            print(f"ingest git: {len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
     except (GitIngestError, LakeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     finally:
         lake.close()
-    return 2 if failed else 0
+    return 2 if refused or failed else 0

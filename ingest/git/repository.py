@@ -24,7 +24,8 @@ from ingest.git.config import IngestConfig
 from ingest.git.diffs import blob_cache
 from ingest.git.head import HeadReader
 from lake.arrow import schema, to_arrow
-from ingest.git.source import OpenedRepo, open_source
+from ingest.git.errors import NameTakenError
+from ingest.git.source import OpenedRepo, open_source, source_key
 
 INGEST_VERSION = 1  # bump when rows change for the same input, so fingerprints no longer match
 _BATCH = 256
@@ -52,31 +53,37 @@ def fingerprint(opened: OpenedRepo, pull_heads: dict[int, str], cfg: IngestConfi
 def ingest_repo(lake, src: str | Path, *, name: str | None = None, version: str = "", license: str | None = None,
                 license_source: str = "cli", go_module: str | None = None, fetch_prs: bool = False,
                 max_commits: int | None = None, config: IngestConfig | None = None, run_id: str | None = None,
-                progress: bool = True) -> IngestResult:
-    """Ingest `src` (a path or URL) as repository `name` (default: its folder or owner/name).
+                progress: bool = True, github_license: str | None = None) -> IngestResult:
+    """Ingest `src` (a path or URL) as repository `name` (default: owner/name of the URL or of the origin
+    remote, else the folder; see ingest/git/source.py).
 
     license: a declared SPDX id that overrides detection (evidence 'declared:<license_source>').
-    Raises GitIngestError for bad input; per-object problems become ingest_errors rows.
+    github_license: the licence GitHub's API reports, kept beside the detected one.
+    Raises GitIngestError for bad input, NameTakenError when the name is in the lake from another source
+    (nothing is written); per-object problems become ingest_errors rows.
     """
     cfg = config or IngestConfig()
     if max_commits is not None:
         cfg = IngestConfig(**{**cfg.__dict__, "max_commits": max_commits})
-    opened = open_source(str(src), lake.artifacts("git"), fetch_prs=fetch_prs)
+    opened = open_source(str(src), lake.artifacts("git"), fetch_prs=fetch_prs, lake_root=lake.root)
     # another process's commit may win a conflict (the whole commit streams, so it cannot be replayed):
     # everything after opening is redone against the lake as that commit left it; the source is not fetched again
     return retry_on_conflict(lambda: _ingest_opened(
         lake, opened, cfg, name=name, version=version, license=license, license_source=license_source,
-        go_module=go_module, run_id=run_id, progress=progress))
+        go_module=go_module, run_id=run_id, progress=progress, github_license=github_license))
 
 
 def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version, license, license_source,
-                   go_module, run_id, progress) -> IngestResult:
+                   go_module, run_id, progress, github_license) -> IngestResult:
     repo = opened.repo
     rid = repo_id_of(name or opened.name, version)
     pull_heads = pulls.pull_refs(repo)
-    identity = {"name": name or opened.name, "version": version, "license": license, "go_module": go_module}
+    identity = {"name": name or opened.name, "version": version, "license": license, "go_module": go_module,
+                # only when known: fingerprints of repositories ingested without it stay as they were
+                **({"github_license": github_license} if github_license else {})}
     fp = fingerprint(opened, pull_heads, cfg, identity)
-    before = lake.query("SELECT refs_fingerprint FROM repos WHERE repo_id = ?", [rid]).to_pylist()
+    before = lake.query("SELECT refs_fingerprint, source FROM repos WHERE repo_id = ?", [rid]).to_pylist()
+    _refuse_other_source(lake, rid, opened, before)
     head_id = str(opened.head.id)
     if before and before[0]["refs_fingerprint"] == fp:
         return IngestResult(rid, "unchanged", head_id)
@@ -130,7 +137,7 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
         outcome["license"] = lic.spdx
         return [{"repo_id": rid, "name": name or opened.name, "version": version, "source": opened.source,
                  "default_branch": opened.default_branch, "head_commit": head_id, "license": lic.spdx,
-                 "license_evidence": lic.evidence, "license_score": lic.score,
+                 "license_evidence": lic.evidence, "license_score": lic.score, "github_license": github_license,
                  "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}]
 
     def error_rows():
@@ -162,6 +169,17 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
               "commits_new": len(todo), "commits_total": len(todo) + (0 if rewritten else len(known)),
               "errors": len(error_rows())}
     return IngestResult(rid, "ingested", head_id, counts, outcome.get("license"))
+
+
+def _refuse_other_source(lake, rid: str, opened: OpenedRepo, before: list[dict]) -> None:
+    """Two sources under one name would replace each other's rows: the second is refused, the first kept.
+    Checked inside the conflict retry, so a concurrent writer's commit of the same name is seen too."""
+    if not before or before[0]["source"] is None:
+        return
+    old = before[0]["source"]
+    if source_key(old, lake.root) != source_key(opened.source, lake.root):
+        raise NameTakenError(f"{rid}: already in the lake from {old}; refusing {opened.shown} "
+                             f"(name it with --name OWNER/NAME, or 'SRC NAME' in --from-list)")
 
 
 def _later(table: str, rows_fn) -> pa.RecordBatchReader:

@@ -90,4 +90,5 @@ def repo_row(item: dict, fetched_at) -> dict:
         "archived": item.get("archived"), "fork": item.get("fork"), "topics": item.get("topics") or [],
         "description": item.get("description"), "language": item.get("language"),
         "excluded": reason is not None, "exclude_reason": reason, "fetched_at": fetched_at,
+        "clone_url": item.get("clone_url"),
     }

@@ -23,6 +23,7 @@ TABLES = [
             ("excluded", "BOOLEAN"),
             ("exclude_reason", "VARCHAR"),
             ("fetched_at", "TIMESTAMPTZ"),
+            ("clone_url", "VARCHAR", "what `ingest git --from-top` clones"),
         ),
         key=("github_id",),
     ),
