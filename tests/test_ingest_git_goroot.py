@@ -97,3 +97,15 @@ def test_ingest_git_goroot_real_distribution_gives_15_licensed_repositories(lake
     assert go_files > 8000
     assert lake.query("SELECT count(*) AS n FROM files WHERE repo_id = 'golang/go' AND path LIKE '%/vendor/%' "
                       "AND path LIKE 'src/%vendor/modules.txt'").to_pylist()[0]["n"] == 0
+
+
+def test_ingest_git_goroot_sources_are_inside_the_lake_so_a_moved_lake_reruns_unchanged(tmp_path, fake_goroot):
+    import shutil
+    from lake import Lake
+    with Lake(tmp_path / "a") as lk:
+        ingest_goroot(lk, fake_goroot, progress=False)
+        sources = lk.query("SELECT source FROM repos").column(0).to_pylist()
+    assert len(sources) == 5 and all(s.startswith("lake:artifacts/git/goroot/") for s in sources)
+    shutil.move(tmp_path / "a", tmp_path / "b")
+    with Lake(tmp_path / "b") as lk:
+        assert {r.status for r in ingest_goroot(lk, fake_goroot, progress=False)} == {"unchanged"}
