@@ -74,3 +74,15 @@ def test_from_top_without_github_top_is_one_line_exit_2(tmp_path, capsys):
     assert git_main(["git", "--from-top", "--lake", str(tmp_path / "lake"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ingest github top" in err[0]
+
+
+def test_a_clone_killed_half_way_is_cloned_again(lake, tmp_path):
+    from ingest.git import ingest_repo
+    url = _origin(tmp_path, "acme/widget", {"w.go": "package widget\n"})
+    # what a killed clone leaves: the folder it was cloning into, with a HEAD but no objects
+    dest = lake.artifacts("git") / "clones" / "local" / url.split("://", 1)[1].strip("/")
+    partial = dest.with_name(dest.name + ".partial")
+    pygit2.init_repository(str(partial), bare=True)
+    result = ingest_repo(lake, url, name="acme/widget", progress=False)
+    assert result.status == "ingested" and not partial.exists()
+    assert lake.query("SELECT path FROM files").column(0).to_pylist() == ["w.go"]

@@ -9,7 +9,7 @@
 
 One repository = one lake commit over repos, files, trees, commits, git_pulls, readmes, ingest_errors.
 Bad input raises GitIngestError (one line); per-object failures become ingest_errors rows.
-CLI: python -m ingest git SRC... [--license SPDX] [--fetch-prs] [--max-commits N] [--lake DIR]
+CLI: python -m ingest git SRC... [--name N] [--from-list FILE] [--from-top] [--license SPDX] [--fetch-prs] [--max-commits N] [--lake DIR]
      python -m ingest goroot [--lake DIR]
 """
 from ingest.git.config import IngestConfig

@@ -12,6 +12,7 @@ same name is refused, not silently replacing the first (ingest/git/repository.py
 from __future__ import annotations
 
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -132,8 +133,14 @@ def clone_or_fetch(url: str, cache: Path, fetch_prs: bool) -> pygit2.Repository:
         if (dest / "HEAD").exists():
             repo = pygit2.Repository(str(dest), RepositoryOpenFlag.NO_SEARCH)
         else:
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            repo = pygit2.clone_repository(url, str(dest), bare=True)
+            # cloned beside and renamed when complete: a run killed mid-clone leaves no half repository
+            # that the next run would take for a clone (it starts that one again)
+            partial = dest.with_name(dest.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.parent.mkdir(parents=True, exist_ok=True)
+            pygit2.clone_repository(url, str(partial), bare=True)
+            partial.rename(dest)
+            repo = pygit2.Repository(str(dest), RepositoryOpenFlag.NO_SEARCH)
         remote = repo.remotes["origin"]
         if fetch_prs and PULL_REFSPEC not in remote.fetch_refspecs:
             repo.remotes.add_fetch("origin", PULL_REFSPEC)
