@@ -21,15 +21,15 @@ def _origin(tmp_path, name: str, files: dict, pull: int | None = None) -> str:
 
 @pytest.fixture
 def top_lake(github, tmp_path, monkeypatch):  # noqa: F811 (fixture)
-    """`ingest github top` has run: widget (MIT, 900 stars), gadget (Apache-2.0, 800), mystery (no licence)."""
+    """`ingest github top` has run: widget (MIT, 900 stars), gizmo (Apache-2.0, 800), mystery (no licence)."""
     widget = F.build_repo("acme", "widget", repo_id=42, n_pulls=0, stars=900)
-    gadget = F.build_repo("acme", "gadget", repo_id=43, n_pulls=0, stars=800, license=F.APACHE)
+    gizmo = F.build_repo("acme", "gizmo", repo_id=43, n_pulls=0, stars=800, license=F.APACHE)
     mystery = F.build_repo("acme", "mystery", repo_id=44, n_pulls=0, stars=700, license=None)
     widget.clone_url = _origin(tmp_path, "acme/widget", {"go.mod": "module example.com/widget\n",
                                                           "w.go": "package widget\n"}, pull=3)
-    gadget.clone_url = _origin(tmp_path, "acme/gadget", {"g.go": "package gadget\n"})
+    gizmo.clone_url = _origin(tmp_path, "acme/gizmo", {"g.go": "package gizmo\n"})
     mystery.clone_url = _origin(tmp_path, "acme/mystery", {"m.go": "package mystery\n"})
-    gh = github([widget, gadget, mystery])
+    gh = github([widget, gizmo, mystery])
     monkeypatch.setenv("GITHUB_TOKEN", "test-token")
     monkeypatch.delenv("GITHUB_TOKENS", raising=False)
     lake_dir = tmp_path / "lake"
@@ -41,32 +41,33 @@ def test_from_top_clones_every_licensed_repository_under_its_github_name(top_lak
     assert git_main(["git", "--from-top", "--fetch-prs", "--lake", str(top_lake), "--quiet"]) == 0
     with Lake(top_lake) as lk:
         repos = lk.query("SELECT repo_id, github_license, license, source FROM repos ORDER BY repo_id").to_pylist()
-        assert [r["repo_id"] for r in repos] == ["acme/gadget", "acme/widget"]  # mystery: excluded, never cloned
-        assert {r["repo_id"]: r["github_license"] for r in repos} == {"acme/gadget": "Apache-2.0", "acme/widget": "MIT"}
+        assert [r["repo_id"] for r in repos] == ["acme/gizmo", "acme/widget"]  # mystery: excluded, never cloned
+        assert {r["repo_id"]: r["github_license"] for r in repos} == {"acme/gizmo": "Apache-2.0", "acme/widget": "MIT"}
         assert all(r["source"].startswith("file://") and r["repo_id"].replace("/", "__") in r["source"] for r in repos)
         # the git rows join the GitHub rows of the same repository
         joined = lk.query("SELECT g.repo_id, g.stars FROM repos r JOIN github_repos g USING (repo_id) ORDER BY 2 DESC")
-        assert joined.column("repo_id").to_pylist() == ["acme/widget", "acme/gadget"]
+        assert joined.column("repo_id").to_pylist() == ["acme/widget", "acme/gizmo"]
         pulls = lk.query("SELECT repo_id, number, title FROM git_pulls").to_pylist()
         assert pulls == [{"repo_id": "acme/widget", "number": 3, "title": "Add a feature"}]
         files = lk.query("SELECT repo_id, path FROM files ORDER BY ALL").to_pylist()
-        assert files == [{"repo_id": "acme/gadget", "path": "g.go"}, {"repo_id": "acme/widget", "path": "feature.go"},
+        assert files == [{"repo_id": "acme/gizmo", "path": "g.go"}, {"repo_id": "acme/widget", "path": "feature.go"},
                          {"repo_id": "acme/widget", "path": "go.mod"}, {"repo_id": "acme/widget", "path": "w.go"}]
         clones = sorted(p.parent for p in (lk.artifacts("git") / "clones").rglob("HEAD") if p.parent.name.endswith(".git"))
     assert len(clones) == 2 and all(pygit2.Repository(str(c)).is_bare for c in clones)
     # resumable: a second run finds everything in place and changes nothing
     assert git_main(["git", "--from-top", "--fetch-prs", "--lake", str(top_lake), "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "acme/widget: unchanged" in out and "acme/gadget: unchanged" in out
+    assert "acme/widget: unchanged" in out and "acme/gizmo: unchanged" in out
 
 
 def test_from_top_workers_split_by_github_name_and_together_take_all(top_lake):
     from ingest.workers import Worker
+    assert Worker(1, 2).owns("acme/gizmo") and Worker(2, 2).owns("acme/widget")  # each worker has one
     for w in ("1/2", "2/2"):
         assert git_main(["git", "--from-top", "--worker", w, "--lake", str(top_lake), "--quiet"]) == 0
         with Lake(top_lake) as lk:
             have = set(lk.query("SELECT repo_id FROM repos").column(0).to_pylist())
-        want = {n for n in ("acme/widget", "acme/gadget") if any(Worker(int(i), 2).owns(n) for i in "12"[: int(w[0])])}
+        want = {n for n in ("acme/widget", "acme/gizmo") if any(Worker(int(i), 2).owns(n) for i in "12"[: int(w[0])])}
         assert have == want
 
 
