@@ -84,6 +84,15 @@ def test_the_same_source_spelled_differently_is_an_idempotent_replacement(lake, 
     assert lake.count("files") == 2
 
 
+def test_a_row_from_before_sources_were_resolved_is_replaced_not_refused(lake, tmp_path):
+    repo = build_repo(tmp_path / "widget", {"a.go": "package a\n"})
+    ingest_repo(lake, repo.workdir, progress=False)
+    lake.con.execute("UPDATE repos SET source = 'widget'")  # as older code stored what the user typed
+    commit(repo, {"b.go": "package a\n"}, "two")
+    assert ingest_repo(lake, repo.workdir, progress=False).status == "ingested"
+    assert lake.query("SELECT source FROM repos").column(0).to_pylist() == [str((tmp_path / "widget").resolve())]
+
+
 @pytest.mark.parametrize("url", ["https://github.com/acme/widget.git", "git@github.com:acme/widget.git",
                                  "ssh://git@github.com/acme/widget", "https://github.com/acme/widget"])
 def test_a_clone_with_an_origin_remote_is_named_owner_slash_name(lake, tmp_path, url):

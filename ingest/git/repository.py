@@ -25,7 +25,7 @@ from ingest.git.diffs import blob_cache
 from ingest.git.head import HeadReader
 from lake.arrow import schema, to_arrow
 from ingest.git.errors import NameTakenError
-from ingest.git.source import OpenedRepo, open_source, source_key
+from ingest.git.source import LAKE_PREFIX, OpenedRepo, is_url, open_source, source_key
 
 INGEST_VERSION = 1  # bump when rows change for the same input, so fingerprints no longer match
 _BATCH = 256
@@ -174,9 +174,9 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
 def _refuse_other_source(lake, rid: str, opened: OpenedRepo, before: list[dict]) -> None:
     """Two sources under one name would replace each other's rows: the second is refused, the first kept.
     Checked inside the conflict retry, so a concurrent writer's commit of the same name is seen too."""
-    if not before or before[0]["source"] is None:
-        return
-    old = before[0]["source"]
+    old = before[0]["source"] if before else None
+    if old is None or not (is_url(old) or old.startswith(LAKE_PREFIX) or Path(old).is_absolute()):
+        return  # rows from before sources were recorded resolved: where a relative path pointed is unknown
     if source_key(old, lake.root) != source_key(opened.source, lake.root):
         raise NameTakenError(f"{rid}: already in the lake from {old}; refusing {opened.shown} "
                              f"(name it with --name OWNER/NAME, or 'SRC NAME' in --from-list)")
