@@ -139,3 +139,13 @@ def test_from_list_names_split_across_workers_by_name(tmp_path):
     assert {r["repo_id"] for r in _rows(lake_dir, "SELECT repo_id FROM repos")} == mine
     assert main(["git", "--from-list", str(listing), "--worker", "2/2", "--lake", lake_dir, "--quiet"]) == 0
     assert {r["repo_id"] for r in _rows(lake_dir, "SELECT repo_id FROM repos")} == names
+
+
+def test_url_spellings_of_one_repository_are_one_source_and_never_keep_a_token():
+    from ingest.git.source import source_key
+    token = "ghp_" + "Z9y8X7w6" * 5
+    same = ["https://github.com/Acme/Widget.git", "git@github.com:acme/widget.git", "ssh://git@github.com/acme/widget",
+            f"https://x-access-token:{token}@github.com/acme/widget/", "https://GitHub.com/acme/widget"]
+    assert {source_key(u) for u in same} == {"github.com/acme/widget"}
+    assert source_key("https://gitlab.com/acme/widget.git") != source_key(same[0])
+    assert source_key("https://github.com/acme/widget2") != source_key(same[0])
