@@ -573,7 +573,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(403, ex["body"], headers)
 
     # -- REST ---------------------------------------------------------------------------------
-    def _rest(self, token: str, resource: str, parts, truncate: bool) -> None:
+    def _rest(self, token: str, resource: str, parts, truncate: Fault | None) -> None:
         gh = self.gh
         q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         routed = self._route(parts.path, q)

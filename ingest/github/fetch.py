@@ -125,13 +125,14 @@ class RepoCollector:
         since = cursor["since"] if incremental else None
         query, conn_name, size = ((queries.PULLS, "pullRequests", self.config.pr_page) if resource == "pulls"
                                   else (queries.ISSUES, "issues", self.config.issue_page))
-        n, full = 0, size
+        n, pages, full = 0, 0, size
         while True:
             data, size = self._ask(query, {
                 "owner": owner, "name": name, "first": size, "after": after,
                 "orderField": "UPDATED_AT" if incremental else "CREATED_AT",
                 "direction": "DESC" if incremental else "ASC", **self._page_sizes(query)},
-                f"{repo_id} {resource} page after {after or 'the start'}")
+                f"{repo_id} {resource} page {pages + 1} of this run")
+            pages += 1
             size = min(full, size * 2)  # a page that had to shrink: grow back on the next one
             repo = data.get("repository")
             if repo is None:
