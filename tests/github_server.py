@@ -5,20 +5,27 @@ REST: Link-header pagination (per_page <= 100), search with its 1,000-result cap
 GraphQL: every incoming query is validated against GitHub's schema with graphql-core (failures are kept in
 `invalid_queries`, and the test fixtures fail on any), executed by graphql-core over the model, costed
 with GitHub's formula (connection pages it could need / 100, minimum 1) and answered with `rateLimit`.
-Faults on demand: 403/429 secondary limits with and without retry-after, 5xx, a dropped connection,
-a truncated body, a slow answer.
+Faults, the ones GitHub really produces: 502/503/504 HTML pages, 403/429 secondary limits with and without
+retry-after, a dropped connection, a body cut short (with or without a Content-Length), a slow answer, a
+GraphQL `data: null`, and GraphQL's "Something went wrong ... timeout" error on a nested field beside the
+partial data. Injected one by one (`inject`), at random at a rate per kind (`FaultProfile`, seeded; PROFILES
+holds "light" and "heavy"), or for every query over a node budget (`timeout_over_nodes`: big pages time out).
+The server keeps GitHub's secondary-limit rule: a token refused waits retry-after, or at least
+`secondary_wait_s` (a minute, GitHub's documented rule) without one; a request sent sooner is recorded in
+`violations` (and refused again).
 """
 from __future__ import annotations
 
 import base64
 import hashlib
 import json
+import random
 import re
 import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -155,14 +162,102 @@ def _wire(s: graphql.GraphQLSchema) -> None:
 
 
 # -- faults -------------------------------------------------------------------------------------------
+FAULT_KINDS = ("status", "secondary", "drop", "truncate", "slow", "graphql_null", "graphql_timeout")
+GRAPHQL_ONLY = ("graphql_null", "graphql_timeout")
+TIMEOUT_MESSAGE = ("Something went wrong while executing your query. This may be the result of a timeout, or it "
+                   "could be a GitHub bug. Please include `{ref}` when reporting this issue.")
+
+
 @dataclass
 class Fault:
-    kind: str                   # status | secondary | drop | truncate | slow
+    kind: str                   # one of FAULT_KINDS
     path: str = ""              # applies to requests whose path starts with this ('' = any)
     times: int = 1
     status: int = 502
     retry_after: int | None = None
     delay: float = 0.0
+    sized: bool = True          # truncate: keep the full Content-Length (False: none, connection closed)
+    repo: str | None = None     # only requests about this owner/name (REST path or GraphQL variables)
+    skip: int = 0               # let this many matching requests through first
+
+
+@dataclass(frozen=True)
+class FaultProfile:
+    """Random faults: each request draws one kind with the given probability (seeded, so a run replays)."""
+    rates: dict = field(default_factory=dict)   # kind -> probability per request; status kinds as "502" ...
+    seed: int = 0
+    slow_s: tuple = (0.05, 0.3)                 # a slow answer's delay, uniform in this range
+    retry_after: int = 60
+
+    def draw(self, rng: random.Random, graphql_request: bool) -> Fault | None:
+        u, acc = rng.random(), 0.0
+        for name, rate in sorted(self.rates.items()):
+            acc += rate
+            if u < acc:
+                break
+        else:
+            return None
+        if name in GRAPHQL_ONLY and not graphql_request:
+            return None
+        if name.isdigit():
+            return Fault("status", status=int(name))
+        if name == "secondary_retry_after":
+            return Fault("secondary", status=rng.choice((403, 429)), retry_after=self.retry_after)
+        if name == "secondary":
+            return Fault("secondary", status=rng.choice((403, 429)))
+        if name == "truncate_unsized":
+            return Fault("truncate", sized=False)
+        return Fault(name, delay=rng.uniform(*self.slow_s))
+
+
+PROFILES = {
+    "light": FaultProfile({"502": 0.02, "503": 0.02, "504": 0.01, "secondary": 0.01, "secondary_retry_after": 0.01,
+                           "drop": 0.02, "truncate": 0.02, "truncate_unsized": 0.02, "slow": 0.03,
+                           "graphql_null": 0.03, "graphql_timeout": 0.03}),
+    "heavy": FaultProfile({"502": 0.05, "503": 0.05, "504": 0.03, "secondary": 0.03, "secondary_retry_after": 0.03,
+                           "drop": 0.05, "truncate": 0.04, "truncate_unsized": 0.04, "slow": 0.05,
+                           "graphql_null": 0.06, "graphql_timeout": 0.08}),
+}
+
+_HTML = ("<!DOCTYPE html>\n<html>\n  <head>\n    <meta http-equiv=\"Content-Type\" content=\"text/html; charset=utf-8\">\n"
+         "    <title>{title} &middot; GitHub</title>\n  </head>\n  <body>\n    <div class=\"container\">\n"
+         "      <h1>{title}</h1>\n      <p>{text}</p>\n    </div>\n  </body>\n</html>\n")
+_HTML_PAGES = {502: ("Unicorn!", "We couldn't respond to your request in time. Sorry about that."),
+               503: ("Service Unavailable", "No server is currently available to service your request."),
+               504: ("Gateway Timeout", "We didn't receive a timely response from the upstream server.")}
+
+
+def _nested_connection(data, path=()):
+    """The path of the deepest connection value inside `data` that is itself inside a list of nodes."""
+    best = None
+    if isinstance(data, dict):
+        for k, v in data.items():
+            if isinstance(v, dict) and "nodes" in v and "nodes" in path:
+                best = path + (k,)
+            found = _nested_connection(v, path + (k,))
+            if found and (best is None or len(found) > len(best)):
+                best = found
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            found = _nested_connection(v, path + (i,))
+            if found and (best is None or len(found) > len(best)):
+                best = found
+    return best
+
+
+def timed_out(data: dict | None, ref: str) -> dict:
+    """GitHub's answer to a query that ran out of time: the deepest nested connection is null, an error
+    names its path, the rest of the data is there (partial); with no nested connection, data is null."""
+    where = _nested_connection(data) if data else None
+    if where is None:
+        return {"data": None, "errors": [{"message": TIMEOUT_MESSAGE.format(ref=ref)}]}
+    data = json.loads(json.dumps(data))
+    node = data
+    for k in where[:-1]:
+        node = node[k]
+    node[where[-1]] = None
+    return {"data": data, "errors": [{"message": TIMEOUT_MESSAGE.format(ref=ref), "path": list(where),
+                                      "locations": [{"line": 1, "column": 1}]}]}
 
 
 @dataclass
@@ -182,7 +277,9 @@ class FakeGitHub:
     """Run with `with FakeGitHub(repos, tokens=[...]) as gh: gh.url ...`."""
 
     def __init__(self, repos: list[F.Repo] = (), *, tokens=("test-token",), clock=time.time,
-                 limits: dict | None = None, windows: dict | None = None, search_population: list[F.Repo] = ()):
+                 limits: dict | None = None, windows: dict | None = None, search_population: list[F.Repo] = (),
+                 profile: FaultProfile | None = None, timeout_over_nodes: int | None = None,
+                 secondary_wait_s: float = 60.0):
         self.repos = {r.full_name.lower(): r for r in repos}
         self.population = list(search_population) or list(repos)
         self.tokens = set(tokens)
@@ -191,6 +288,13 @@ class FakeGitHub:
         self.windows = {**WINDOWS, **(windows or {})}  # seconds per rate-limit window (short ones for tests)
         self.buckets: dict[tuple[str, str], dict] = {}
         self.faults: list[Fault] = []
+        self.profile = profile
+        self.rng = random.Random(profile.seed if profile else 0)
+        self.timeout_over_nodes = timeout_over_nodes  # a GraphQL query asking for more nodes times out
+        self.secondary_wait_s = secondary_wait_s
+        self.blocked: dict = {}                    # token -> server time until which a secondary limit holds
+        self.violations: list[str] = []            # requests sent while a secondary limit held
+        self.injected: Counter = Counter()          # faults served, by kind
         self.hits: list[Hit] = []
         self.queries: list[str] = []
         self.variables: list[dict] = []
@@ -219,6 +323,8 @@ class FakeGitHub:
         return f"http://127.0.0.1:{self._httpd.server_address[1]}"
 
     def inject(self, kind: str, path: str = "", **kw) -> None:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind {kind!r} not in {FAULT_KINDS}")
         self.faults.append(Fault(kind, path, **kw))
 
     # -- accounting ---------------------------------------------------------------------------
@@ -292,16 +398,20 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         return auth.split(None, 1)[1] if " " in auth else None
 
-    def _send(self, status: int, body, headers: dict | None = None, *, truncate: bool = False) -> None:
-        raw = b"" if body is None else json.dumps(body).encode()
+    def _send(self, status: int, body, headers: dict | None = None, *, truncate: Fault | None = None,
+              html: bool = False) -> None:
+        raw = b"" if body is None else body.encode() if html else json.dumps(body).encode()
         self.send_response(status)
         for k, v in (headers or {}).items():
             self.send_header(k, v)
         if body is not None:
-            self.send_header("Content-Type", "application/json; charset=utf-8")
-        self.send_header("Content-Length", str(len(raw)))
+            self.send_header("Content-Type", "text/html; charset=utf-8" if html else "application/json; charset=utf-8")
+        if truncate is None or truncate.sized:
+            self.send_header("Content-Length", str(len(raw)))
+        else:  # a proxy that cut the body and closed: it looks complete, but it is not JSON
+            self.send_header("Connection", "close")
         self.end_headers()
-        if truncate:
+        if truncate is not None:
             self.wfile.write(raw[: len(raw) // 2])
             self.wfile.flush()
             self.close_connection = True
@@ -313,14 +423,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.gh.hits.append(Hit(self.command, self.path, status, resource, charged, token, operation,
                                     self.gh.clock(), variables))
 
-    def _fault(self) -> Fault | None:
+    def _fault(self, variables: dict) -> Fault | None:
         path = urlsplit(self.path).path
-        with self.gh.lock:
-            for f in self.gh.faults:
-                if f.times > 0 and path.startswith(f.path):
+        about = (f"{variables.get('owner')}/{variables.get('name')}".lower() if path == "/graphql"
+                 else "/".join(path.split("/")[2:4]).lower() if path.startswith("/repos/") else None)
+        gh = self.gh
+        with gh.lock:
+            for f in gh.faults:
+                if f.times > 0 and path.startswith(f.path) and (f.repo is None or f.repo.lower() == about):
+                    if f.skip > 0:
+                        f.skip -= 1
+                        continue
                     f.times -= 1
                     return f
+            if gh.profile is not None:
+                return gh.profile.draw(gh.rng, path == "/graphql")
         return None
+
+    def _secondary_limit(self, token, resource: str, status: int, retry_after: int | None) -> None:
+        """Refuse as GitHub's secondary limit does, and remember until when this token must keep quiet."""
+        gh = self.gh
+        with gh.lock:
+            gh.blocked[token] = gh.clock() + (retry_after if retry_after is not None else gh.secondary_wait_s)
+        ex = F.example("ERROR_403_secondary_rate_limit.json")
+        headers = {k: v for k, v in ex["headers"].items() if k not in ("retry-after", "content-type")}
+        headers.update(gh.rate_headers(token, resource) if token in gh.tokens else {})
+        if retry_after is not None:
+            headers["retry-after"] = str(retry_after)
+        self._record(status, resource, 0, token)
+        return self._send(status, ex["body"], headers)
 
     def do_GET(self):
         self._handle()
@@ -345,8 +476,22 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         resource = "graphql" if parts.path == "/graphql" else "search" if parts.path.startswith("/search/") else "core"
         token = self._token()
-        fault = self._fault()
+        with gh.lock:
+            until = gh.blocked.get(token)
+            early = until is not None and gh.clock() < until
+            if early:
+                gh.violations.append(f"{self.command} {parts.path} {until - gh.clock():.1f} s before the "
+                                     f"secondary limit ended")
+        if early:
+            return self._secondary_limit(token, resource, 403, None)
+        try:
+            variables = (json.loads(payload or b"{}").get("variables") or {}) if resource == "graphql" else {}
+        except ValueError:
+            variables = {}
+        fault = self._fault(variables)
         if fault is not None:
+            with gh.lock:
+                gh.injected[fault.kind if fault.kind != "status" else str(fault.status)] += 1
             if fault.kind == "drop":
                 self.close_connection = True
                 self._record(0, resource, 0, token)
@@ -355,15 +500,10 @@ class _Handler(BaseHTTPRequestHandler):
                 time.sleep(fault.delay)
             elif fault.kind == "status":
                 self._record(fault.status, resource, 0, token)
-                return self._send(fault.status, {"message": "Server Error" if fault.status != 503 else "Service Unavailable"})
+                title, text = _HTML_PAGES.get(fault.status, ("Server Error", "Something went wrong."))
+                return self._send(fault.status, _HTML.format(title=title, text=text), html=True)
             elif fault.kind == "secondary":
-                ex = F.example("ERROR_403_secondary_rate_limit.json")
-                headers = {k: v for k, v in ex["headers"].items() if k not in ("retry-after", "content-type")}
-                headers.update(gh.rate_headers(token, resource) if token in gh.tokens else {})
-                if fault.retry_after is not None:
-                    headers["retry-after"] = str(fault.retry_after)
-                self._record(fault.status, resource, 0, token)
-                return self._send(fault.status, ex["body"], headers)
+                return self._secondary_limit(token, resource, fault.status, fault.retry_after)
         if token not in gh.tokens:
             self._record(401, resource, 0, token)
             return self._send(401, {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
@@ -372,13 +512,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._record(200, "core", 0, token)
             return self._send(200, {"resources": {r: {"limit": gh.limits[r], **_remaining(gh, token, r)}
                                                   for r in WINDOWS}}, gh.rate_headers(token, "core"))
-        truncate = fault is not None and fault.kind == "truncate"
+        truncate = fault if fault is not None and fault.kind == "truncate" else None
         if resource == "graphql":
-            return self._graphql(token, payload, truncate)
+            return self._graphql(token, payload, truncate, fault.kind if fault is not None else None)
         return self._rest(token, resource, parts, truncate)
 
     # -- GraphQL ------------------------------------------------------------------------------
-    def _graphql(self, token: str, payload: bytes, truncate: bool) -> None:
+    def _graphql(self, token: str, payload: bytes, truncate: Fault | None, fault: str | None) -> None:
         gh = self.gh
         body = json.loads(payload or b"{}")
         query, variables = body.get("query", ""), body.get("variables") or {}
@@ -414,6 +554,13 @@ class _Handler(BaseHTTPRequestHandler):
         if result.errors:
             out["errors"] = [{"message": e.message, "type": (e.extensions or {}).get("type", "INTERNAL"),
                               "path": e.path} for e in result.errors]
+        elif fault == "graphql_null":
+            out = {"data": None}
+        elif fault == "graphql_timeout" or (gh.timeout_over_nodes is not None and nodes > gh.timeout_over_nodes):
+            if fault != "graphql_timeout":
+                with gh.lock:
+                    gh.injected["timeout_over_nodes"] += 1
+            out = timed_out(result.data, f"{len(gh.hits):04X}:{nodes}")
         op = next(d for d in doc.definitions if isinstance(d, OperationDefinitionNode))
         self._record(200, "graphql", cost, token, op.name.value if op.name else None, variables)
         self._send(200, out, gh.rate_headers(token, "graphql"), truncate=truncate)
@@ -426,7 +573,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(403, ex["body"], headers)
 
     # -- REST ---------------------------------------------------------------------------------
-    def _rest(self, token: str, resource: str, parts, truncate: bool) -> None:
+    def _rest(self, token: str, resource: str, parts, truncate: Fault | None) -> None:
         gh = self.gh
         q = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         routed = self._route(parts.path, q)
@@ -513,6 +660,12 @@ class _Handler(BaseHTTPRequestHandler):
             if state != "all":
                 items = [x for x in items if (x.state == "open") == (state == "open")]
             return 200, [F.rest_pull(repo, x) for x in sorted(items, key=lambda x: -x.number)], {}
+        if rest == "/pulls/comments":  # every review comment of the repository, oldest first
+            return 200, [F.rest_review_comment(c, rv) for pr in repo.pulls for rv in pr.reviews
+                         for c in sorted(rv.comments, key=lambda c: c.id)], {}
+        if rest == "/issues/comments":  # every conversation comment, on issues and pull requests
+            return 200, [F.rest_comment(c) for c in sorted((c for x in repo.pulls + repo.issues for c in x.comments),
+                                                           key=lambda c: c.id)], {}
         m2 = re.fullmatch(r"/(pulls|issues)/(\d+)(/files|/comments|/reviews)?", rest)
         if not m2:
             return None
@@ -634,3 +787,13 @@ def assert_no_duplicates(lake):
     for t, key in KEYS.items():
         dup = lake.query(f"SELECT {key}, count(*) AS n FROM {t} GROUP BY ALL HAVING n > 1")
         assert dup.num_rows == 0, f"{t} has duplicate keys: {dup.to_pylist()[:3]}"
+
+
+CONTENT = {**{t: "*" for t in TABLES}, "readmes": "*",
+           "github_cursors": "repo_id, resource, cursor, complete"}  # not its timestamps: when, not what
+
+
+def lake_contents(lake) -> dict[str, list[dict]]:
+    """Every row the collector wrote, per table, in a stable order (bookkeeping columns left out), so the
+    lake after a faulty run can be compared with the lake after a fault-free one."""
+    return {t: lake.query(f"SELECT {cols} FROM {t} ORDER BY ALL").to_pylist() for t, cols in CONTENT.items()}

@@ -191,3 +191,27 @@ def test_worker_processes_sharing_a_token_spend_one_budget(github, tmp_path):
         left = {r["resource"]: r["remaining"] for r in lake.query(
             "SELECT * FROM github_rate_limits WHERE token_fingerprint = ?", [fingerprint("tok-one")]).to_pylist()}
     assert left["graphql"] == RESERVE
+
+
+def test_a_secondary_limit_pauses_every_worker_on_that_token(github, tmp_path):
+    clock = FakeClock()
+    first, second = (F.build_repo("acme", n, repo_id=i, n_pulls=6, n_issues=3) for i, n in ((1, "one"), (2, "two")))
+    gh = github([first, second], clock=clock.time)
+    gh.inject("secondary", "/graphql", status=403, retry_after=30)
+    with Lake(tmp_path / "lake") as lake_a, Lake(tmp_path / "lake") as lake_b:
+        a = client_for(gh, lake_a, clock=clock, shared=LakeBudget(lake_a))
+        b = client_for(gh, lake_b, clock=clock, shared=LakeBudget(lake_b))
+
+        def a_sleeps(seconds):  # while worker A waits out its secondary limit, worker B starts on the token
+            if not b.limiter.waits:
+                RepoCollector(lake_b, b).fetch("acme/two")
+            clock.sleep(seconds)
+
+        a.limiter.sleep = a_sleeps
+        RepoCollector(lake_a, a).fetch("acme/one")
+        assert counts(lake_a, "acme/one") == F.expected_counts(first)
+        assert counts(lake_b, "acme/two") == F.expected_counts(second)
+    assert [w for _, w in a.limiter.waits] == [30]
+    assert [why.split(" on ")[0] for why, _ in b.limiter.waits] == ["secondary limit"]
+    assert b.limiter.waits[0][1] == pytest.approx(30, abs=0.01)  # the rest of A's pause (microsecond rows)
+    assert gh.violations == [], "worker B sent a request while the token's secondary limit held"

@@ -14,18 +14,17 @@ import logging
 import os
 import sys
 from dataclasses import replace
-from datetime import datetime, timezone
 
 from tqdm import tqdm
 
-from lake import Lake, LakeError, Write
+from lake import Lake, LakeError
 from ingest.workers import Worker, WorkerSpecError
-from ingest.github import CredentialsError, GitHubError
+from ingest.github import GitHubError
 from ingest.github.budget import LakeBudget
 from ingest.github.client import GitHubClient
 from ingest.github.config import DEFAULT_API_URL, GitHubConfig
 from ingest.github.etags import EtagCache
-from ingest.github.fetch import RepoCollector, split_repo
+from ingest.github.fetch import RepoCollector, fetch_repositories, split_repo
 from ingest.github.ratelimit import RateLimiter, preferred_token
 from ingest.github.top import top_repositories
 
@@ -127,20 +126,8 @@ def run_fetch(args, tokens: list[str]) -> int:
                      len(repos), len(named))
         client = _client(lake, cfg, tokens, worker)
         collector = RepoCollector(lake, client, patches_via_rest=args.patches_via_rest)
-        failed, unchanged = [], 0
         with tqdm(repos, desc="github fetch", unit="repo", file=sys.stderr) as bar:
-            for repo_id in bar:
-                try:
-                    stats = collector.fetch(repo_id)
-                    unchanged += stats["unchanged"]
-                except CredentialsError:
-                    raise
-                except GitHubError as e:
-                    failed.append(repo_id)
-                    log.warning("github: %s: %s", repo_id, e)
-                    lake.commit([Write("ingest_errors", [{"repo_id": repo_id, "stage": "github", "object": repo_id,
-                                                          "error": str(e), "run_id": run.run_id,
-                                                          "at": datetime.now(timezone.utc)}], "upsert")])
+            failed, unchanged = fetch_repositories(lake, collector, bar, run.run_id)
         run.rows += collector.rows
         run.stats.update({"repos": len(repos), "failed": failed, "unchanged": unchanged,
                           "http": dict(client.stats), "waits": [w for w in client.limiter.waits]})
@@ -150,7 +137,9 @@ def run_fetch(args, tokens: list[str]) -> int:
           f"({client.stats['graphql_points']} points), {client.stats['core_quota']} REST requests counted, "
           f"{client.stats['not_modified']} answered 304")
     if failed:
-        print(f"github fetch: {len(failed)} failed (see ingest_errors): {', '.join(failed[:5])}", file=sys.stderr)
+        shown = ", ".join(failed[:20]) + (f" and {len(failed) - 20} more" if len(failed) > 20 else "")
+        print(f"github fetch: {len(failed)} failed (see ingest_errors; a re-run resumes them): {shown}",
+              file=sys.stderr)
         return 1
     return 0
 

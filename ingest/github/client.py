@@ -1,14 +1,20 @@
 """HTTP client for GitHub's REST and GraphQL APIs: retries, rate limits, conditional requests.
 
-Transport failures (5xx, dropped connections, read timeouts) are retried with jittered exponential backoff
-by urllib3's Retry mounted on the requests Session. A body cut short after the headers (IncompleteRead)
-surfaces only when requests reads the content, outside urllib3's retry, so tenacity retries that case.
-Rate-limit answers (403/429) go to the RateLimiter, which knows how long GitHub wants us to wait.
+Transport failures (502/503/504, dropped connections, read timeouts) are retried with jittered exponential
+backoff by urllib3's Retry mounted on the requests Session. What urllib3 cannot see is retried by tenacity
+around the whole request, with the same bounded, jittered backoff: a body cut short (with or without a
+Content-Length), a 2xx body that is not JSON, a GraphQL answer with no `data` and no error. Rate-limit
+answers (403/429) go to the RateLimiter, which knows how long GitHub wants us to wait (urllib3 never
+sleeps on a 429's retry-after itself). A GraphQL query GitHub could not finish in time ("Something went
+wrong while executing your query ... timeout", or 502/504 after the retries) raises QueryTimeout, so the
+caller can ask again for less (fetch: a smaller page). Partial data next to an error is never returned.
 """
 from __future__ import annotations
 
+import html
 import json
 import logging
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urlsplit
@@ -26,6 +32,30 @@ from ingest.github.ratelimit import RateLimiter
 log = logging.getLogger("ingest.github")
 
 _TRUNCATED = (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)
+# GitHub's GraphQL answers a query that ran out of time with this error (no `type`), often on a nested field
+# and beside the partial data it had; its other wordings of the same failure:
+_TIMEOUT_MESSAGES = ("something went wrong while executing your query", "timeout", "timed out",
+                     "couldn't respond to your request in time")
+
+
+class QueryTimeout(GitHubError):
+    """GitHub could not finish a GraphQL query in time: the same query asking for fewer nodes may pass."""
+
+
+class _Transient(GitHubError):
+    """An answer that is broken in transit or empty: the same request again will likely succeed."""
+
+
+class _Retry(Retry):
+    # A 429's retry-after is the RateLimiter's to honour (it records the wait and shares it with the other
+    # workers); urllib3 keeps honouring it on 503.
+    RETRY_AFTER_STATUS_CODES = frozenset({503})
+
+
+def is_timeout_error(error: dict) -> bool:
+    """A GraphQL error that says the query ran out of time (worth asking again for less)."""
+    message = str(error.get("message", "")).lower()
+    return error.get("type") in (None, "TIMEOUT", "INTERNAL_ERROR") and any(m in message for m in _TIMEOUT_MESSAGES)
 
 
 @dataclass
@@ -56,10 +86,15 @@ def _rest_resource(url: str) -> str:
 
 
 def _message(body: bytes) -> str:
+    """The one-line reason in an error body: JSON's `message`, an HTML page's title, or the first line."""
     try:
         payload = json.loads(body)
     except ValueError:
-        return body[:120].decode("utf-8", "replace").strip()
+        text = body[:2000].decode("utf-8", "replace")
+        title = re.search(r"<title>\s*(.*?)\s*</title>", text, re.S | re.I)
+        if title:
+            return html.unescape(" ".join(title.group(1).split()))[:120]
+        return next((line.strip() for line in text.splitlines() if line.strip()), "")[:120]
     if isinstance(payload, dict):
         return str(payload.get("message", "")).splitlines()[0] if payload.get("message") else ""
     return ""
@@ -75,7 +110,7 @@ class GitHubClient:
         self.api_url = api
         # GitHub Enterprise serves REST under /api/v3 and GraphQL at /api/graphql.
         self.graphql_url = api[: -len("/v3")] + "/graphql" if api.endswith("/api/v3") else api + "/graphql"
-        retry = Retry(total=config.retries, connect=config.retries, read=config.retries, status=config.retries,
+        retry = _Retry(total=config.retries, connect=config.retries, read=config.retries, status=config.retries,
                       other=0, backoff_factor=config.backoff_factor, backoff_jitter=config.backoff_jitter,
                       status_forcelist=(500, 502, 503, 504), allowed_methods=frozenset({"GET", "POST"}),
                       raise_on_status=False, respect_retry_after_header=True)
@@ -95,18 +130,13 @@ class GitHubClient:
 
     # -- one request --------------------------------------------------------------------------
     def _send(self, method: str, url: str, headers: dict, body: dict | None) -> requests.Response:
-        retrying = Retrying(retry=retry_if_exception_type(_TRUNCATED), stop=stop_after_attempt(self.config.retries + 1),
-                            wait=wait_random_exponential(multiplier=self.config.backoff_factor, max=60), reraise=True)
+        self.stats["http_attempts"] += 1
         try:
-            for attempt in retrying:
-                with attempt:
-                    self.stats["http_attempts"] += 1
-                    resp = self.session.request(method, url, headers=headers, json=body, timeout=self.config.timeout_s)
-                    resp.content  # read the body now, so a truncated one is retried here
+            resp = self.session.request(method, url, headers=headers, json=body, timeout=self.config.timeout_s)
+            resp.content  # read the body now, so a truncated one is retried here
             return resp
         except _TRUNCATED:
-            raise GitHubError(f"{method} {_display(url)}: the response body was cut short, "
-                              f"{self.config.retries + 1} times") from None
+            raise _Transient(f"{method} {_display(url)}: the response body was cut short") from None
         except requests.exceptions.RetryError:
             raise GitHubError(f"{method} {_display(url)}: server errors persisted after "
                               f"{self.config.retries} retries") from None
@@ -116,7 +146,21 @@ class GitHubClient:
 
     def request(self, method: str, url: str, *, resource: str, body: dict | None = None,
                 conditional: bool = False) -> Answer:
-        """Send one API request, waiting out rate limits; 304 and 404 come back as answers, other errors raise."""
+        """Send one API request, waiting out rate limits and retrying broken answers; 304 and 404 come back
+        as answers, other errors raise GitHubError (QueryTimeout for a GraphQL query that ran out of time)."""
+        tries = self.config.retries + 1
+        retrying = Retrying(retry=retry_if_exception_type(_Transient), stop=stop_after_attempt(tries),
+                            wait=wait_random_exponential(multiplier=self.config.backoff_factor,
+                                                         max=self.config.backoff_max_s),
+                            before_sleep=lambda _: self.stats.update(["retried"]), reraise=True)
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._request_once(method, url, resource, body, conditional)
+        except _Transient as e:
+            raise GitHubError(f"{e}, {tries} times") from None
+
+    def _request_once(self, method: str, url: str, resource: str, body: dict | None, conditional: bool) -> Answer:
         while True:
             token = self.limiter.acquire(resource)
             headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -142,12 +186,13 @@ class GitHubClient:
                 raise CredentialsError(f"{method} {_display(url)}: HTTP 401: Bad credentials "
                                        f"(check GITHUB_TOKEN / GITHUB_TOKENS)")
             if resp.status_code >= 400:
-                raise GitHubError(f"{method} {_display(url)}: HTTP {resp.status_code}"
-                                  + (f": {m}" if (m := _message(resp.content)) else ""))
+                error = (QueryTimeout if resource == "graphql" and resp.status_code in (502, 504) else GitHubError)
+                raise error(f"{method} {_display(url)}: HTTP {resp.status_code}"
+                            + (f": {m}" if (m := _message(resp.content)) else ""))
             try:
                 data = resp.json()
             except ValueError:
-                raise GitHubError(f"{method} {_display(url)}: the response is not JSON") from None
+                raise _Transient(f"{method} {_display(url)}: the response is not JSON") from None
             if resource == "graphql" and isinstance(data, dict):
                 errors = data.get("errors") or []
                 if any(e.get("type") == "RATE_LIMITED" for e in errors if isinstance(e, dict)):
@@ -155,6 +200,8 @@ class GitHubClient:
                     self.limiter.wait_limited(token, resource, {"x-ratelimit-remaining": "0",
                                                                 **{k.lower(): v for k, v in resp.headers.items()}})
                     continue
+                if data.get("data") is None and not errors:
+                    raise _Transient(f"{method} {_display(url)}: GraphQL answered no data and no error")
                 rate = (data.get("data") or {}).get("rateLimit")
                 self.limiter.observe_graphql(token, rate)
                 self.stats["graphql_points"] += (rate or {}).get("cost", 0)
@@ -181,8 +228,10 @@ class GitHubClient:
         if answer.status != 200:
             raise GitHubError(f"POST {_display(self.graphql_url)}: HTTP {answer.status}")
         payload = answer.data if isinstance(answer.data, dict) else {}
-        if payload.get("errors"):
-            first = payload["errors"][0]
+        errors = [e for e in payload.get("errors") or [] if isinstance(e, dict)]
+        if errors:  # any `data` beside an error is partial: never returned
+            first = next((e for e in errors if is_timeout_error(e)), errors[0])
             where = f" at {'.'.join(map(str, first['path']))}" if first.get("path") else ""
-            raise GitHubError(f"GraphQL {first.get('type', 'error')}: {str(first.get('message', '')).strip()[:200]}{where}")
+            error = QueryTimeout if is_timeout_error(first) else GitHubError
+            raise error(f"GraphQL {first.get('type', 'error')}: {str(first.get('message', '')).strip()[:200]}{where}")
         return payload.get("data") or {}

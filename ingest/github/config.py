@@ -10,10 +10,14 @@ DEFAULT_API_URL = "https://api.github.com"
 class GitHubConfig:
     api_url: str = DEFAULT_API_URL
     timeout_s: float = 30.0              # GitHub fails GraphQL calls over 10 s; a read past 30 s is a dead socket
-    # Transport retries (5xx, dropped connections, read timeouts, truncated bodies).
+    # Transport retries (5xx, dropped connections, read timeouts, truncated or non-JSON bodies, empty data).
     retries: int = 5
     backoff_factor: float = 1.0          # urllib3: factor * 2**(n-1) seconds, plus jitter
     backoff_jitter: float = 1.0
+    backoff_max_s: float = 60.0          # tenacity's random exponential wait stays under this
+    # A GraphQL page that times out is asked again with half the page size (nested connections too, then
+    # paged separately by follow-up queries), down to this floor; it fails only when the floor times out.
+    min_page: int = 1
     # Rate limits.
     reserve_rest: int = 50               # pause until reset when a token's remaining falls to this
     reserve_graphql: int = 100           # points; one page query costs ~7

@@ -9,6 +9,11 @@ once complete, later runs walk UPDATED_AT descending down to the last crawl's st
 Free re-runs: a conditional REST probe (`/issues?sort=updated&per_page=1`; PRs are issues there) answers
 304, at no quota, when nothing in the repository's issues or PRs changed; the README is conditional too.
 GraphQL has no conditional requests, hence the REST probe.
+
+Big pages time out on GitHub's side. A page that does is asked again, same cursor, with half the page size
+and half every nested connection's first page (their rest then comes by follow-up queries), down to
+`min_page`; later pages grow back. Only a whole page is ever committed: an answer with any error is
+dropped, never written in part.
 """
 from __future__ import annotations
 
@@ -19,9 +24,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
 from lake import Write
-from ingest.github import GitHubError, queries
+from ingest.github import CredentialsError, GitHubError, queries
 from ingest.github.budget import LakeBudget
-from ingest.github.client import GitHubClient
+from ingest.github.client import GitHubClient, QueryTimeout
 from ingest.github import records
 
 log = logging.getLogger("ingest.github")
@@ -120,12 +125,15 @@ class RepoCollector:
         since = cursor["since"] if incremental else None
         query, conn_name, size = ((queries.PULLS, "pullRequests", self.config.pr_page) if resource == "pulls"
                                   else (queries.ISSUES, "issues", self.config.issue_page))
-        n = 0
+        n, pages, full = 0, 0, size
         while True:
-            data = self.client.graphql(query, {
+            data, size = self._ask(query, {
                 "owner": owner, "name": name, "first": size, "after": after,
                 "orderField": "UPDATED_AT" if incremental else "CREATED_AT",
-                "direction": "DESC" if incremental else "ASC", **self._page_sizes(query)})
+                "direction": "DESC" if incremental else "ASC", **self._page_sizes(query)},
+                f"{repo_id} {resource} page {pages + 1} of this run")
+            pages += 1
+            size = min(full, size * 2)  # a page that had to shrink: grow back on the next one
             repo = data.get("repository")
             if repo is None:
                 raise GitHubError(f"repository {repo_id} not found through GraphQL")
@@ -157,6 +165,21 @@ class RepoCollector:
                 return n
             after = end
 
+    def _ask(self, query: str, variables: dict, what: str) -> tuple[dict, int]:
+        """One GraphQL page: (data, the `first` it was fetched with). On a timeout, the same page again
+        with every page size halved, down to min_page; a timeout at the floor fails the page."""
+        while True:
+            try:
+                return self.client.graphql(query, variables), variables["first"]
+            except QueryTimeout as e:
+                smaller = {k: max(self.config.min_page, v // 2) if k == "first" or k.endswith("Page") else v
+                           for k, v in variables.items()}
+                if smaller == variables:
+                    raise GitHubError(f"{what}: timed out even at page size {variables['first']} ({e})") from None
+                self.client.stats["smaller_pages"] += 1
+                log.info("github: %s timed out, asking again for %d at a time", what, smaller["first"])
+                variables = smaller
+
     def _page_sizes(self, query: str) -> dict:
         c = self.config
         sizes = {"commentsPage": c.comments_page, "filesPage": c.files_page, "reviewsPage": c.reviews_page,
@@ -170,8 +193,9 @@ class RepoCollector:
         info = conn["pageInfo"]
         query = queries.more(node_type, connection)
         while info["hasNextPage"]:
-            data = self.client.graphql(query, {"id": node["id"], "first": self.config.more_page,
-                                               "after": info["endCursor"], **self._page_sizes(query)})
+            data, _ = self._ask(query, {"id": node["id"], "first": self.config.more_page,
+                                        "after": info["endCursor"], **self._page_sizes(query)},
+                                f"{node_type} {node['id']} {connection}")
             more = (data.get("node") or {}).get(connection)
             if more is None:
                 raise GitHubError(f"{node_type} {node['id']} vanished while paging its {connection}")
@@ -225,3 +249,26 @@ class RepoCollector:
             rows = [{"repo_id": repo_id, "source": "github", "path": answer.data.get("path"), "content": text}]
         self._commit(repo_id, Page(), cursor, etag_urls=[answer.url], message="readme",
                      extra=[Write("readmes", rows, "scope", scope)])
+
+
+def fetch_repositories(lake, collector: RepoCollector, repos, run_id: str) -> tuple[list[str], int]:
+    """Fetch each repository; one that fails (not found, access denied, a page that still fails after the
+    retries) gets an ingest_errors row and the others go on. A repository that succeeds again loses its
+    old error row. Returns (failed repository ids, how many were unchanged); bad credentials stop all."""
+    failed, unchanged = [], 0
+    for repo_id in repos:
+        try:
+            unchanged += collector.fetch(repo_id)["unchanged"]
+        except CredentialsError:
+            raise
+        except GitHubError as e:
+            failed.append(repo_id)
+            log.warning("github: %s: %s", repo_id, e)
+            lake.commit([Write("ingest_errors", [{"repo_id": repo_id, "stage": "github", "object": repo_id,
+                                                  "error": str(e), "run_id": run_id, "at": _now()}], "upsert")],
+                        message=f"github {repo_id} failed")
+            continue
+        if lake.query("SELECT 1 FROM ingest_errors WHERE repo_id = ? AND stage = 'github'", [repo_id]).num_rows:
+            lake.commit([Write("ingest_errors", None, "scope", [{"repo_id": repo_id, "stage": "github"}])],
+                        message=f"github {repo_id} recovered")
+    return failed, unchanged

@@ -5,14 +5,17 @@ bucket per (token fingerprint, resource). The preferred token (a worker's own, s
 the next request while it has budget above its reserve, else the token with the most budget left; when
 every token is down to its reserve the limiter sleeps until the first reset. Secondary limits (403/429 that
 are not the primary limit): retry-after when given, else until reset when remaining is 0, else at least
-60 s, doubling per consecutive strike. With `shared` (budget.LakeBudget) the buckets are loaded before each
-choice and saved before each pause, so workers sharing a token spend one budget. Tokens are held only here
+60 s, doubling per consecutive strike. A secondary limit holds for the token, not one process: the pause is
+kept as the token's SECONDARY bucket (remaining 0 until its reset), so every worker sharing the token keeps
+quiet until it ends. With `shared` (budget.LakeBudget) the buckets are loaded before each choice and saved
+before each pause, so workers sharing a token spend one budget and honour one pause. Tokens are held only here
 and in request headers; everything that leaves this object names a token by its fingerprint.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -22,6 +25,8 @@ from ingest.github import GitHubError
 from ingest.github.config import GitHubConfig
 
 log = logging.getLogger("ingest.github")
+
+SECONDARY = "secondary"  # the pseudo-resource whose bucket holds a token's secondary-limit pause
 
 
 class SharedState(Protocol):
@@ -102,16 +107,31 @@ class RateLimiter:
                 return float("inf")
             return b.remaining - reserve
 
-        if left(self._order[0]) > 0:
+        def paused_until(token) -> float | None:
+            b = self.buckets.get((fingerprint(token), SECONDARY))
+            return b.reset if b is not None and b.reset is not None and b.reset > now else None
+
+        def free(token) -> float:
+            return -math.inf if paused_until(token) is not None else left(token)
+
+        if free(self._order[0]) > 0:
             return self._order[0]
-        best = max(self._order, key=left)  # ties go to the earlier token in preference order
-        if left(best) > 0:
+        best = max(self._order, key=free)  # ties go to the earlier token in preference order
+        if free(best) > 0:
             return best
-        # Every token is at its reserve: sleep until the first of them resets.
-        token = min(self._tokens, key=lambda t: self._bucket(t, resource).reset or now)
-        b = self._bucket(token, resource)
-        self._wait((b.reset or now) - now + 1, f"{resource} budget low on {fingerprint(token)}, until reset")
-        b.remaining = None
+
+        # Every token is at its reserve or paused by a secondary limit: sleep until the first is free again.
+        def free_at(token) -> float:
+            b = self._bucket(token, resource)
+            at = (b.reset or now) + 1 if left(token) <= 0 else now
+            return max(at, paused_until(token) or now)
+
+        token = min(self._tokens, key=free_at)
+        low = left(token) <= 0
+        self._wait(free_at(token) - now, f"{resource} budget low on {fingerprint(token)}, until reset" if low
+                   else f"secondary limit on {fingerprint(token)} (another worker's), until it ends")
+        if low:
+            self._bucket(token, resource).remaining = None
         return token
 
     # -- learning from responses --------------------------------------------------------------
@@ -153,14 +173,19 @@ class RateLimiter:
                               f"in a row); try again later")
         now = self.clock()
         retry_after = headers.get("retry-after", "").strip()
-        if retry_after.isdigit():
-            self._wait(int(retry_after), "secondary limit, retry-after")
-        elif headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit():
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset", "").isdigit() \
+                and not retry_after.isdigit():
             self._wait(int(headers["x-ratelimit-reset"]) - now + 1, "primary limit exhausted, until reset")
+            return
+        if retry_after.isdigit():
+            seconds, why = int(retry_after), "secondary limit, retry-after"
         else:
             c = self.config
-            self._wait(min(c.secondary_max_wait_s, c.secondary_min_wait_s * 2 ** (self.strikes - 1)),
-                       "secondary limit, backing off")
+            seconds = min(c.secondary_max_wait_s, c.secondary_min_wait_s * 2 ** (self.strikes - 1))
+            why = "secondary limit, backing off"
+        # Saved with the other buckets before the pause (_wait), so the token's other workers pause too.
+        self.buckets[(fingerprint(token), SECONDARY)] = Bucket(None, 0, now + seconds)
+        self._wait(seconds, why)
 
     # -- persistence --------------------------------------------------------------------------
     def state_rows(self) -> list[dict]:

@@ -78,7 +78,7 @@ TABLES = [
     ),
     Table(
         "github_rate_limits", "meta", "API budget per token fingerprint and resource, as last seen (never the token).",
-        cols(("token_fingerprint", "VARCHAR", "sha256:<12 hex> of the token"), ("resource", "VARCHAR", "core | search | graphql"),
+        cols(("token_fingerprint", "VARCHAR", "sha256:<12 hex> of the token"), ("resource", "VARCHAR", "core | search | graphql | secondary (a secondary-limit pause until reset_at)"),
              ("window_limit", "BIGINT", "requests or points per window"), ("remaining", "BIGINT"), ("reset_at", "TIMESTAMPTZ"), ("updated_at", "TIMESTAMPTZ")),
         key=("token_fingerprint", "resource"),
     ),
