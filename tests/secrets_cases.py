@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import random
 import string
 import uuid
@@ -48,6 +49,14 @@ def _github(rng: random.Random, prefix: str) -> str:
         n, r = divmod(n, 62)
         check = B62[r] + check
     return f"{prefix}_{body}{check.rjust(6, '0')}"
+
+
+def _jwt(rng: random.Random) -> str:
+    """RFC 7519: base64url JSON header and claims, then an HMAC-SHA256-sized signature."""
+    def b64(obj) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj, separators=(",", ":")).encode()).decode().rstrip("=")
+    claims = {"sub": _s(rng, DIGITS, 10), "name": _s(rng, LOWER, 8), "iat": rng.randint(1_500_000_000, 1_800_000_000)}
+    return f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}.{_mixed(rng, B64URL, 43)}"
 
 
 def _pem(rng: random.Random, label: str) -> str:
@@ -105,7 +114,7 @@ FORMATS = {
     "onepassword_token": [lambda r: "ops_eyJ" + _mixed(r, B64URL, 200)],
     "onepassword_secret_key": [lambda r: "A3-" + "-".join(_s(r, UPPER + DIGITS, n) for n in (6, 6, 5, 5, 5, 5))],
     "age_secret_key": [lambda r: "AGE-SECRET-KEY-1" + _s(r, BECH32, 58)],
-    "jwt": [lambda r: "eyJ" + _mixed(r, B64URL, 30) + ".eyJ" + _mixed(r, B64URL, 60) + "." + _mixed(r, B64URL, 43)],
+    "jwt": [lambda r: _jwt(r)],
 }
 
 # Where a token sits: a neutral name, so only the format (not the key) can give it away.
