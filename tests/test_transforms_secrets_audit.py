@@ -33,3 +33,12 @@ def test_scan_names_table_sample_column_kind_and_line_but_never_the_secret():
     assert out == ["surviving secret: samples s1 text: github_token (ours) at line 3",
                    "surviving secret: samples s1 text: GitHub Token (detect-secrets) at line 3"]
     assert not any(case.secret[4:] in line for line in out)
+
+
+def test_detect_secrets_look_alikes_on_go_are_let_through_but_real_tokens_are_not():
+    key = next(c for c in POSITIVES if c.kind == "aws_access_key").secret
+    blob = "VABNAEcAIABIAFQAVABQ" + key + "AFMAIABJAG4AcwBwAGUAYwB0AGkAbwBuACAAQwBlAHIA"  # a base64 test blob
+    assert detect_secrets_findings(f'\t"{blob}" +\n') == []
+    assert detect_secrets_findings('u := "http://user:password@dummy.faketld/"\nv := "https://me:xxxxx@host/"\n') == []
+    assert detect_secrets_findings(f'k := "{key}"\n') == [(1, "AWS Access Key")]
+    assert detect_secrets_findings('u := "http://deploy:Zq7kP2vXw9@ci.internal/"\n') == [(1, "Basic Auth Credentials")]

@@ -88,7 +88,7 @@ _KEY_WORD = re.compile(r"pass|pwd|secret|token|auth|credential|(?:api|access|pri
 _IDENT = re.compile(r"[A-Za-z0-9_.-]")
 # What may follow a key: an assignment (Go, TOML, .env, shell), a YAML/JSON colon, a quoted pair
 # ("key", "value") as in Setenv or Header.Set, or (after `--`, ENV, ARG) a space.
-_ASSIGN = re.compile(r"""(?P<close>["']?)(?P<sep>\s*(?::=|=>|=(?!=)|:(?!:))\s*|[ \t]*,[ \t]*(?=["'`])|[ \t]+)(?P<rest>)""")
+_ASSIGN = re.compile(r"""(?P<close>["']?)(?P<sep>\s*(?::=|=>|=(?!=)|:(?!:))\s*|[ \t]*,[ \t]*(?=["'`])|[ \t]+)""")
 _QUOTED = re.compile(r"""(?P<q>["'`])(?P<v>[^"'`\n\\]{1,300})(?P=q)""")
 _BARE = re.compile(r"""(?P<v>[^\s"'`,;(){}\[\]<>]{1,300})(?=\s|$|[,;)}\]])""")
 _SPACE_SEP_BEFORE = re.compile(r"(?:--|(?:^|\s)(?:ENV|ARG)\s+)$")
