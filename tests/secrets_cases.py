@@ -70,6 +70,12 @@ FORMATS = {
     "aws_access_key": [lambda r: "AKIA" + _mixed(r, UPPER + "234567", 16), lambda r: "ASIA" + _mixed(r, UPPER + "234567", 16)],
     "gcp_api_key": [lambda r: "AIza" + _mixed(r, B64URL, 35)],
     "gcp_oauth_secret": [lambda r: "GOCSPX-" + _mixed(r, B64URL, 28)],
+    "azure_storage_key": [lambda r: "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey="
+                          + _mixed(r, B62 + "+/", 86) + "==;EndpointSuffix=core.windows.net"],
+    "azure_sas_signature": [lambda r: f"https://acct.blob.core.windows.net/c/b?sv=2022-11-02&sr=b&sig="
+                            f"{_mixed(r, B62 + '+/', 43)}%3D"],
+    "gcp_oauth_token": [lambda r: "ya29." + _mixed(r, B64URL, 120)],
+    "discord_webhook": [lambda r: f"https://discord.com/api/webhooks/{r.randint(10**17, 10**18)}/{_mixed(r, B64URL, 68)}"],
     "azure_client_secret": [lambda r: _mixed(r, B62, 3) + str(r.randint(0, 9)) + "Q~" + _mixed(r, B62 + "_~.-", 34)],
     "github_token": [lambda r, p=p: _github(r, p) for p in ("ghp", "gho", "ghu", "ghs", "ghr")]
     + [lambda r: f"github_pat_{_mixed(r, B62, 22)}_{_mixed(r, B62, 59)}"],
@@ -95,10 +101,10 @@ FORMATS = {
     "vault_token": [lambda r: "hvs." + _mixed(r, B64URL, 24), lambda r: "hvs." + _mixed(r, B64URL, 90)],
     "terraform_token": [lambda r: _mixed(r, B62, 14) + ".atlasv1." + _mixed(r, B64URL, 67)],
     "doppler_token": [lambda r: "dp.pt." + _mixed(r, B62, 43), lambda r: "dp.st." + _mixed(r, B62, 40)],
-    "flyio_token": [lambda r: "fo1_" + _mixed(r, B64URL, 43)],
+    "flyio_token": [lambda r: "fo1_" + _mixed(r, B64URL, 43), lambda r: "fm2_" + _mixed(r, B62 + "+/", 120)],
     "sourcegraph_token": [lambda r: "sgp_" + _s(r, HEX, 16) + "_" + _s(r, HEX, 40)],
     "grafana_token": [lambda r: "glc_" + _mixed(r, B62, 60) + "==", lambda r: "glsa_" + _mixed(r, B62, 32) + "_" + _s(r, HEX, 8)],
-    "sentry_token": [lambda r: "sntryu_" + _s(r, HEX, 64)],
+    "sentry_token": [lambda r: "sntryu_" + _s(r, HEX, 64), lambda r: "sntrys_eyJ" + _mixed(r, B62, 100)],
     "notion_token": [lambda r: "ntn_" + _s(r, DIGITS, 11) + _mixed(r, B62, 35), lambda r: "secret_" + _mixed(r, B62, 43)],
     "linear_key": [lambda r: "lin_api_" + _mixed(r, B62, 40)],
     "cloudflare_key": [lambda r: "v1.0-" + _s(r, HEX, 24) + "-" + _s(r, HEX, 146)],

@@ -15,6 +15,10 @@ B62 = "A-Za-z0-9"
 B64URL = r"A-Za-z0-9_\-"
 
 
+def _word(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
 @dataclass(frozen=True)
 class Format:
     kind: str
@@ -25,7 +29,8 @@ class Format:
         """The pattern's matches that do not continue a longer word (`xghp_...`, `skx_live_` are not tokens).
         Checked here, not by a lookbehind: a pattern that starts with a literal is searched for far faster."""
         for m in self.pattern.finditer(text):
-            if m.start() == 0 or not (text[m.start() - 1].isalnum() or text[m.start() - 1] == "_"):
+            i = m.start()
+            if i == 0 or not _word(text[i]) or not _word(text[i - 1]):
                 yield m
 
 
