@@ -7,9 +7,11 @@ Three kinds of evidence, each cheap to reject:
   `curl -u`, and SDK calls that take a secret positionally (`credentials.NewStaticCredentials`);
 - e-mail addresses (PII), never the `git@host:` of an SSH remote.
 Allow-lists keep look-alikes: placeholders (`EXAMPLE`, `xxxx`, `<token>`, `${VAR}`, `%s`), code references
-(`os.Getenv(...)`, `cfg.Token`), checksums and commit ids under keys that name a hash, addresses at reserved
-example domains. Context values must also look random (length, character classes, entropy): on Go, hex
-tables and test vectors are high-entropy and harmless, so entropy alone never redacts anything.
+(`os.Getenv(...)`, `cfg.Token`, `Password: password16,`), values under a note that names them test vectors
+(`// NIST vectors ...`), addresses at reserved example domains. Checksums, commit ids and UUIDs match no
+format and are kept unless assigned to a key that names a secret (a UUID `HEROKU_API_KEY` is a credential).
+Context values must also look random (length, character classes, entropy): on Go, hex tables and test
+vectors are high-entropy and harmless, so entropy alone never redacts anything.
 
 The replacement keeps the code valid (a string stays a string) and the kind visible, so a model learns where
 secrets go, not what they are.
