@@ -222,6 +222,9 @@ def positives(seed: int = 20) -> list[Case]:
             Case(f'req.Header.Set("Authorization", "Bearer {tok}")\n', tok, "authorization", "go"),
             Case(f'curl -H "Authorization: token {tok}" https://api.example.com/user\n', tok, "authorization", "shell"),
             Case(f"curl -u deploy:{pw} https://ci.internal/job\n", pw, "password", "shell"),
+            Case(f"machine api.github.com login bob password {pw}\n", pw, "password", "netrc"),
+            Case(f"<server>\n  <id>central</id>\n  <username>deploy</username>\n  <password>{pw}</password>\n</server>\n",
+                 pw, "password", "xml"),
             Case(f'creds := credentials.NewStaticCredentials("{FORMATS["aws_access_key"][0](rng)}", "{secret}", "")\n',
                  secret, "aws_secret_key", "go"),
         ]
@@ -275,7 +278,9 @@ def negatives(seed: int = 20) -> list[Case]:
         'Password string `json:"password,omitempty"`\n', 'import (\n\t"go/scanner"\n\t"go/token"\n\t"hash/adler32"\n)\n',
         'hdrs := []string{\n\t"access-control-allow-credentials",\n\t"access-control-allow-headers",\n}\n',
         'req.Header.Set("Authorization", "Bearer "+token)\n', "// The token: is parsed by the scanner.\n",
-        'passwordHint := "at least 12 characters"\n', 'secretKeyRef:\n  name: app\n  key: password\n')
+        'passwordHint := "at least 12 characters"\n', 'secretKeyRef:\n  name: app\n  key: password\n',
+        "machine example.com login anonymous password ${NETRC_PASSWORD}\n", "<password>${env.PASSWORD}</password>\n",
+        "<token>{{ .Token }}</token>\n", "<secretName>db-creds</secretName>\n")
     vectors = "\n".join(f'\t{{PrivateKey: "{rng.randbytes(32).hex()}", SharedSecret: "{rng.randbytes(32).hex()}"}},'
                         for _ in range(3))
     add("test_vector", "go", f"// NIST vectors from CAVS 14.1, ECC CDH Primitive (SP800-56A).\nvar vectors = []struct{{}}{{\n{vectors}\n}}\n",

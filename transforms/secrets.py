@@ -93,7 +93,7 @@ _IDENT = re.compile(r"[A-Za-z0-9_.-]")
 _ASSIGN = re.compile(r"""(?P<close>["']?)(?P<sep>\s*(?::=|=>|=(?!=)|:(?!:))\s*|[ \t]*,[ \t]*(?=["'`])|[ \t]+)""")
 _QUOTED = re.compile(r"""(?P<q>["'`])(?P<v>[^"'`\n\\]{1,300})(?P=q)""")
 _BARE = re.compile(r"""(?P<v>[^\s"'`,;(){}\[\]<>]{1,300})(?=\s|$|[,;)}\]])""")
-_SPACE_SEP_BEFORE = re.compile(r"(?:--|(?:^|\s)(?:ENV|ARG)\s+)$")
+_SPACE_SEP_BEFORE = re.compile(r"(?:--|(?:^|\s)(?:ENV|ARG)\s+|\blogin\s+\S+\s+)$")  # flags, Dockerfiles, .netrc
 # Values in a comment or table of a crypto test that says where its vectors come from are test vectors.
 _TEST_VECTOR_NOTE = re.compile(r"(?i)test[ -]?vectors?|\bvectors\b|\bRFC ?\d{3,5}\b|\bNIST\b|wycheproof|"
                                r"known[- ]answer|\bKATs?\b|\bCAVP?S\b")
@@ -180,6 +180,7 @@ _AUTH_HEADER = re.compile(r"(?i)\b(?:proxy-)?authorization[\"']?\s*[:=,]\s*[\"']
                           r"(?:bearer|basic|token|digest|ssws|apikey|bot)\s+(?P<s>[A-Za-z0-9._~+/-]{8,}=*)")
 _BEARER = re.compile(r"\bBearer\s+(?P<s>[A-Za-z0-9._~+/-]{20,}=*)")
 _CURL_USER = re.compile(r"(?:\s-u|--user)[ =]?[\"']?(?P<user>[^\s:\"']+):(?P<s>[^\s\"']+)")
+_XML_ELEMENT = re.compile(r"<(?P<key>[A-Za-z_][\w.-]*)>(?P<s>[^<>\s]{1,300})</(?P=key)>")  # Maven settings.xml
 _SDK_SECRET_ARGS = re.compile(r"NewStaticCredentials(?:Provider)?\(\s*(?P<id>\"[^\"]*\"|\w[\w.]*)\s*,\s*"
                               r"\"(?P<s>[^\"\n]+)\"(?:\s*,\s*\"(?P<t>[^\"\n]+)\")?")
 
@@ -200,6 +201,11 @@ def _call_findings(text: str) -> list[Finding]:
             continue
         for m in rx.finditer(text):
             if looks_random(m.group("s"), password=kind == "password") and not m.group("s").startswith("//"):
+                out.append(Finding(m.start("s"), m.end("s"), kind))
+    if "</" in text:
+        for m in _XML_ELEMENT.finditer(text):
+            kind = _key_kind(m.group("key"))
+            if kind and looks_random(m.group("s"), password=kind == "password"):
                 out.append(Finding(m.start("s"), m.end("s"), kind))
     if "NewStaticCredentials" in text:
         for m in _SDK_SECRET_ARGS.finditer(text):
