@@ -280,7 +280,8 @@ def negatives(seed: int = 20) -> list[Case]:
         'req.Header.Set("Authorization", "Bearer "+token)\n', "// The token: is parsed by the scanner.\n",
         'passwordHint := "at least 12 characters"\n', 'secretKeyRef:\n  name: app\n  key: password\n',
         "machine example.com login anonymous password ${NETRC_PASSWORD}\n", "<password>${env.PASSWORD}</password>\n",
-        "<token>{{ .Token }}</token>\n", "<secretName>db-creds</secretName>\n")
+        "<token>{{ .Token }}</token>\n", "<secretName>db-creds</secretName>\n",
+        '\t"encryptionKey": "encryptionKey1024",\n', "// downloadModule runs 'go mod download' for m.Path@m.Version,\n")
     vectors = "\n".join(f'\t{{PrivateKey: "{rng.randbytes(32).hex()}", SharedSecret: "{rng.randbytes(32).hex()}"}},'
                         for _ in range(3))
     add("test_vector", "go", f"// NIST vectors from CAVS 14.1, ECC CDH Primitive (SP800-56A).\nvar vectors = []struct{{}}{{\n{vectors}\n}}\n",

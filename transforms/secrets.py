@@ -152,6 +152,8 @@ def _context_findings(text: str, lowered: str) -> list[Finding]:
             continue
         if not looks_random(value, kind == "password"):
             continue
+        if kind != "password" and re.sub(r"[^a-z0-9]", "", key.lower().rsplit(".", 1)[-1]) in value.lower():
+            continue  # `"encryptionKey": "encryptionKey1024"`: a name derived from the key, not a token
         if _TEST_VECTOR_NOTE.search(text, max(0, start - 1500), start):
             continue
         out.append(Finding(v.start("v"), v.end("v"), kind))
@@ -217,7 +219,7 @@ def _call_findings(text: str) -> list[Finding]:
 
 # -- e-mail --------------------------------------------------------------------------------------------------
 
-_EMAIL = re.compile(r"(?<![\w.+-])(?<!://)[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,}\b"
+_EMAIL = re.compile(r"(?<![\w.+-])(?<!://)[A-Za-z0-9][A-Za-z0-9._%+-]*@(?:[A-Za-z0-9-]+\.)+[a-z]{2,}\b"
                     r"(?![:/][\w~])")  # not `git@github.com:owner/repo` (an SSH remote, not an address)
 
 
