@@ -177,7 +177,8 @@ def test_planted_secrets_are_replaced_by_placeholders_before_gold(corpus):
     for planted in PLANTED:
         assert not any(planted in t for t in texts + documents), planted
     config = next(t for t in texts if "func Config()" in t)
-    for placeholder in ("<AWS_KEY>", "<TOKEN>", "<KEY>", "<JWT>", "<EMAIL>", "<USER>:<PASSWORD>", "<PRIVATE_KEY>"):
+    for placeholder in ("aws_access_key", "github_token", "stripe_key", "jwt", "email", "url_password", "private_key"):
+        placeholder = secrets.placeholder(placeholder)
         assert placeholder in config
     assert not any(secrets.find(t) for t in texts)
 
@@ -269,7 +270,8 @@ def test_audit_names_each_offender_and_exits_nonzero(corpus, capsys):
         assert "disallowed licence: samples unlicensed (odd/db, SSPL-1.0)" in out
         assert f"repository in two splits: {good['repo_id']}" in out
         assert "near-duplicate cluster in two splits" in out
-        assert "surviving secret: samples leak text: aws_access_key" in out
+        assert "surviving secret: samples leak text: aws_access_key (ours) at line 1" in out
+        assert "surviving secret: samples leak text: AWS Access Key (detect-secrets) at line 1" in out
     finally:
         lake.con.execute("DELETE FROM samples WHERE sample_id IN ('leak', 'unlicensed')")
 

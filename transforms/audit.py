@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from lake import Lake
-from transforms import secrets
+from transforms import secrets_audit
 
 _CHECKS = {
     "disallowed licence": """
@@ -35,11 +35,13 @@ def audit(lake: Lake) -> list[str]:
     offenders = []
     for check, sql in _CHECKS.items():
         offenders += [f"{check}: {row[0]}" for row in lake.con.execute(sql).fetchall()]
-    for table, key, columns in (("samples", "sample_id", ("text",)), ("sft_pairs", "pair_id", ("prompt", "response"))):
-        reader = lake.stream(f"SELECT {key}, {', '.join(columns)} FROM {table}", batch_rows=2_000)
-        for batch in reader:
-            for row in batch.to_pylist():
-                for col in columns:
-                    for rule, match in secrets.find(row[col] or ""):
-                        offenders.append(f"surviving secret: {table} {row[key]} {col}: {rule} {match[:12]}...")
+    offenders += secrets_audit.scan(_gold_texts(lake))
     return offenders
+
+
+def _gold_texts(lake: Lake):
+    """(table, key, column, text) of every text that trains a model."""
+    for table, key, columns in (("samples", "sample_id", ("text",)), ("sft_pairs", "pair_id", ("prompt", "response"))):
+        for batch in lake.stream(f"SELECT {key}, {', '.join(columns)} FROM {table}", batch_rows=2_000):
+            for row in batch.to_pylist():
+                yield from ((table, row[key], col, row[col]) for col in columns)
