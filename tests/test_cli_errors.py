@@ -1,0 +1,106 @@
+"""Every package's CLI turns bad input into exit code 2 and one line on stderr, never a traceback.
+
+Each case is a real bad input (a missing lake, an unknown table, a worker spec out of range, a
+checkpoint that is not there) run through the real `python -m` entry point in a subprocess.
+"""
+from __future__ import annotations
+
+import inspect
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import exporters.errors
+import ingest.git.errors
+import ingest.github
+import ingest.workers
+import lake.catalog
+import lake.errors
+import lake.search.errors
+import lake.write
+import trainers.errors
+import trainers.eval.errors
+import transforms.errors
+import transforms.shard_format
+import transforms.tokenizer
+from lake import Lake
+from lake.edge import run_cli
+from lake.errors import RepoLLMError
+
+ROOT = Path(__file__).resolve().parents[1]
+ERROR_MODULES = [exporters.errors, ingest.git.errors, ingest.github, ingest.workers, lake.catalog, lake.errors,
+                 lake.search.errors, lake.write, trainers.errors, trainers.eval.errors, transforms.errors,
+                 transforms.shard_format, transforms.tokenizer]
+
+
+def _cli(*args: str, lake_dir: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "REPO_LLM_LAKE": str(lake_dir), "GITHUB_TOKEN": "",
+           "GITHUB_TOKENS": ""}
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+
+
+# (entry point and arguments, the words the one line must name); {missing} is a folder that does not exist.
+BAD_INPUTS = [
+    (["lake", "describe", "no_such_table"], "no_such_table"),
+    (["lake", "sql", "SELECT 1", "--snapshot", "3", "--lake", "{missing}"], "no lake at"),
+    (["ingest", "git", "--worker", "3/2", "{missing}"], "3/2"),
+    (["ingest", "github", "fetch", "acme/widget"], "GITHUB_TOKEN"),
+    (["transforms", "run", "--lake", "{missing}"], "no lake at"),
+    (["transforms", "pack", "--seq-len", "0", "--lake", "{missing}"], "seq_len"),
+    (["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt"),
+    (["trainers.evaluate", "--run", "no-such-run", "--export-review", "{missing}/review.csv"], "no-such-run"),
+]
+
+
+@pytest.mark.parametrize("argv,named", BAD_INPUTS, ids=[" ".join(a[:2]) for a, _ in BAD_INPUTS])
+def test_bad_input_exits_2_with_one_line(tmp_path, argv, named):
+    missing = tmp_path / "not-there"
+    result = _cli(*[a.replace("{missing}", str(missing)) for a in argv], lake_dir=tmp_path / "lake")
+    lines = result.stderr.splitlines()
+    assert result.returncode == 2, result.stderr
+    assert len(lines) == 1, result.stderr
+    assert named in lines[0] and "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_train_bad_lake_exits_2_naming_it(tmp_path):
+    missing = tmp_path / "not-there"
+    result = _cli("trainers.fit", "--config", "trainers/configs/tiny-cpu.yaml", "--data.lake", str(missing),
+                  lake_dir=missing)
+    ours = [line for line in result.stderr.splitlines() if not line.startswith("Seed set to")]  # Lightning's info
+    assert result.returncode == 2, result.stderr
+    assert ours == [ours[0]] and ours[0].startswith("trainers.fit: ") and str(missing) in ours[0], result.stderr
+
+
+def test_every_package_error_is_a_repo_llm_error():
+    classes = [c for m in ERROR_MODULES for _, c in inspect.getmembers(m, inspect.isclass)
+               if issubclass(c, BaseException) and c.__module__ == m.__name__]
+    assert len(classes) >= 14  # the 14 error types there were when the base arrived
+    assert [c.__name__ for c in classes if not issubclass(c, RepoLLMError)] == []
+
+
+def test_edge_prints_an_escaped_error_once_with_its_program(tmp_path, capsys):
+    def main(argv):
+        with Lake(tmp_path / "nowhere", create=False):
+            return 0
+
+    assert run_cli("lake", main, []) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("lake: no lake at ") and "nowhere" in err[0]
+
+
+def test_edge_finds_an_error_wrapped_by_a_library_and_lets_others_through(tmp_path, capsys):
+    def wrapped(argv):
+        try:
+            lake.catalog.table("no_such_table")
+        except KeyError as e:
+            raise RuntimeError("instantiation failed") from e  # as jsonargparse wraps a class's error
+
+    assert run_cli("trainers.fit", wrapped, []) == 2
+    assert capsys.readouterr().err.startswith("trainers.fit: unknown table 'no_such_table'")
+    with pytest.raises(ZeroDivisionError):
+        run_cli("lake", lambda argv: 1 // 0, [])
