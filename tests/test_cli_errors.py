@@ -19,8 +19,8 @@ import ingest.github
 import ingest.workers
 import lake.catalog
 import lake.errors
-import lake.search.errors
 import lake.write
+import search.errors
 import trainers.errors
 import trainers.eval.errors
 import transforms.errors
@@ -32,7 +32,7 @@ from lake.errors import RepoLLMError
 
 ROOT = Path(__file__).resolve().parents[1]
 ERROR_MODULES = [exporters.errors, ingest.git.errors, ingest.github, ingest.workers, lake.catalog, lake.errors,
-                 lake.search.errors, lake.write, trainers.errors, trainers.eval.errors, transforms.errors,
+                 search.errors, lake.write, trainers.errors, trainers.eval.errors, transforms.errors,
                  transforms.shard_format, transforms.tokenizer]
 
 
@@ -49,14 +49,20 @@ BAD_INPUTS = [
     (["lake", "sql", "SELECT 1", "--snapshot", "3", "--lake", "{missing}"], "no lake at"),
     (["ingest", "git", "--worker", "3/2", "{missing}"], "3/2"),
     (["ingest", "github", "fetch", "acme/widget"], "GITHUB_TOKEN"),
+    (["search", "query", "a nil map", "--lake", "{missing}"], "no lake at"),
+    (["lake", "search", "a nil map", "--lake", "{missing}"], "no lake at"),
+    (["repo_llm", "transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "pack", "--seq-len", "0", "--lake", "{missing}"], "seq_len"),
-    (["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt"),
-    (["trainers.evaluate", "--run", "no-such-run", "--export-review", "{missing}/review.csv"], "no-such-run"),
+    # these two import torch and transformers first: seconds each, so marked slow
+    pytest.param(["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt",
+                 marks=pytest.mark.slow),
+    pytest.param(["trainers.evaluate", "--run", "no-such-run", "--export-review", "{missing}/review.csv"],
+                 "no-such-run", marks=pytest.mark.slow),
 ]
 
 
-@pytest.mark.parametrize("argv,named", BAD_INPUTS, ids=[" ".join(a[:2]) for a, _ in BAD_INPUTS])
+@pytest.mark.parametrize("argv,named", BAD_INPUTS, ids=[" ".join((c.values[0] if hasattr(c, "values") else c[0])[:3]) for c in BAD_INPUTS])
 def test_bad_input_exits_2_with_one_line(tmp_path, argv, named):
     missing = tmp_path / "not-there"
     result = _cli(*[a.replace("{missing}", str(missing)) for a in argv], lake_dir=tmp_path / "lake")
