@@ -28,13 +28,18 @@ def one_line(e: BaseException) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip()) or type(e).__name__
 
 
+def exit_code(prog: str, e: Exception) -> int:
+    """2 after printing `prog: message` when `e` is (or wraps) a RepoLLMError; any other error is raised again."""
+    cause = user_error(e)
+    if cause is None:
+        raise e
+    print(f"{prog}: {one_line(cause)}", file=sys.stderr)
+    return 2
+
+
 def run_cli(prog: str, main: Callable[[list[str] | None], int], argv: list[str] | None = None) -> int:
     """main(argv)'s exit code; a RepoLLMError (or one wrapped by a library) prints `prog: message`, exit 2."""
     try:
         return main(argv)
     except Exception as e:
-        cause = user_error(e)
-        if cause is None:
-            raise
-        print(f"{prog}: {one_line(cause)}", file=sys.stderr)
-        return 2
+        return exit_code(prog, e)

@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
-from lake.edge import user_error
+from lake.edge import exit_code
 from trainers.callbacks import FinalCheckpoint, FiniteWeightsGuard, LakeRunRecord, LossCurve
 from trainers.model import LlamaLM
 
@@ -82,11 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"checkpoint: {final.path}")
         return 0
     except Exception as e:
-        cause = user_error(e)
-        if cause is None:
-            raise
-        print(f"trainers.fit: {str(cause).splitlines()[0]}", file=sys.stderr)
-        return 2
+        return exit_code("trainers.fit", e)
 
 
 if __name__ == "__main__":
