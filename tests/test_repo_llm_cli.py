@@ -1,10 +1,12 @@
 """`repo-llm STAGE ...` is the same command as the stage's own `python -m` CLI."""
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,15 @@ def test_console_script_when_installed():
         pytest.skip("repo-llm console script not installed in this venv (pip install -e . installs it)")
     result = _run(str(script), "--help")
     assert result.returncode == 0 and all(stage in result.stdout for stage in STAGES), result.stderr
+
+
+def test_console_script_declared_in_pyproject_is_the_cli(capsys):
+    """What `pip install` will turn into the repo-llm command names a function that exists and lists the stages."""
+    target = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]["repo-llm"]
+    module, _, function = target.partition(":")
+    main = getattr(importlib.import_module(module), function)
+    with pytest.raises(SystemExit) as e:
+        main(["--help"])
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert all(f"    {stage}" in out for stage in STAGES)
