@@ -28,7 +28,7 @@ os.environ.setdefault("LANCEDB_LOG", "error")
 
 from lake import Lake  # noqa: E402
 from lake.catalog import table as declared  # noqa: E402
-from lake.search import Embedder, IndexConfig, SearchIndex, index_samples, search  # noqa: E402
+from search import Embedder, IndexConfig, SearchIndex, index_samples, search  # noqa: E402
 
 
 def goroot() -> Path:

@@ -1,6 +1,7 @@
 """python -m exporters {hf,gguf,serve,card,merge-lora} ..."""
 import sys
 
+from lake.edge import run_cli
 from lake.subcommands import dispatch
 
 COMMANDS = {
@@ -17,4 +18,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli("exporters", main))

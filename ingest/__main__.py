@@ -1,6 +1,7 @@
 """python -m ingest {git,goroot,github} ...: each source owns its own CLI module."""
 import sys
 
+from lake.edge import run_cli
 from lake.subcommands import dispatch
 
 COMMANDS = {
@@ -15,4 +16,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli("ingest", main))

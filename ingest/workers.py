@@ -13,10 +13,12 @@ import hashlib
 from dataclasses import dataclass
 from typing import Iterable, Iterator, TypeVar
 
+from lake.errors import RepoLLMError
+
 T = TypeVar("T")
 
 
-class WorkerSpecError(ValueError):
+class WorkerSpecError(RepoLLMError, ValueError):
     pass
 
 

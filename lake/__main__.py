@@ -1,5 +1,6 @@
 import sys
 
 from lake.cli import main
+from lake.edge import run_cli
 
-sys.exit(main())
+sys.exit(run_cli("lake", main))

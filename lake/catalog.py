@@ -1,6 +1,7 @@
 """The one catalog of lake tables. Each module in lake/tables/ declares the tables of one stage."""
 from __future__ import annotations
 
+from lake.errors import RepoLLMError
 from lake.schema import Table
 from lake.tables import eval as _eval
 from lake.tables import git as _git
@@ -20,7 +21,7 @@ for _m in _MODULES:
         TABLES[_t.name] = _t
 
 
-class UnknownTable(KeyError):
+class UnknownTable(RepoLLMError, KeyError):
     pass
 
 

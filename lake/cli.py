@@ -16,8 +16,8 @@ from lake.errors import LakeError
 from lake.inspect import describe, table_stats
 from lake.maintenance import compact
 
-# Subcommands whose implementation lives in a sub-package (argv[0] is passed through).
-DELEGATED = {"index": "lake.search.cli", "search": "lake.search.cli"}
+# Subcommands kept here by name for old command lines; the search stage implements them (argv[0] passed through).
+DELEGATED = {"index": "search.cli", "search": "search.cli"}
 
 
 def _common(p: argparse.ArgumentParser) -> None:

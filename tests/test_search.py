@@ -8,10 +8,10 @@ import pyarrow as pa
 import pytest
 
 from lake import Lake
-from lake.search import (DEFAULT_MODEL, Embedder, IndexConfig, SearchError, SearchIndex, index_samples,
+from search import (DEFAULT_MODEL, Embedder, IndexConfig, SearchError, SearchIndex, index_samples,
                          near_duplicates, register, register_index, search)
-from lake.search.embedder import resolve_model
-from lake.search.cli import main
+from search.embedder import resolve_model
+from search.cli import main
 from tests.search_corpus import DOCS, PLANTED, PLANTED_QUERY, corpus_rows, sample_row
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -18,6 +18,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from lake import Lake, LakeError
+from lake.edge import run_cli
 from trainers.eval import report, review
 from trainers.eval.config import SUITES, EvalConfig
 from trainers.eval.errors import EvalError
@@ -136,4 +137,4 @@ def _latest(lk: Lake) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli("trainers.evaluate", main))

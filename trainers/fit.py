@@ -14,8 +14,8 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
+from lake.edge import exit_code
 from trainers.callbacks import FinalCheckpoint, FiniteWeightsGuard, LakeRunRecord, LossCurve
-from trainers.errors import TrainerError
 from trainers.model import LlamaLM
 
 
@@ -82,25 +82,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"checkpoint: {final.path}")
         return 0
     except Exception as e:
-        cause = _user_error(e)
-        if cause is None:
-            raise
-        print(f"trainers.fit: {str(cause).splitlines()[0]}", file=sys.stderr)
-        return 2
-
-
-def _user_error(e: BaseException) -> BaseException | None:
-    """Our one-line errors, also when jsonargparse wrapped one raised while instantiating a class."""
-    from lake import LakeError
-    from transforms.shard_format import ShardError
-    from transforms.tokenizer import TokenizerError
-    seen = set()
-    while e is not None and id(e) not in seen:
-        if isinstance(e, (TrainerError, LakeError, ShardError, TokenizerError)):
-            return e
-        seen.add(id(e))
-        e = e.__cause__ or e.__context__
-    return None
+        return exit_code("trainers.fit", e)
 
 
 if __name__ == "__main__":

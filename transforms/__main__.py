@@ -1,6 +1,7 @@
 """python -m transforms {run,funnel,audit,tokenizer,pack} ...: each step family owns its CLI module."""
 import sys
 
+from lake.edge import run_cli
 from lake.subcommands import dispatch
 
 COMMANDS = {
@@ -17,4 +18,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_cli("transforms", main))

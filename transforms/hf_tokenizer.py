@@ -26,7 +26,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from transforms import grammar
-from transforms.tokenizer import TokenizerError as TransformError  # one error type for both tokenizers
+from transforms.errors import TokenizerError as TransformError  # one error type for both tokenizers
+from transforms.tokenizer_sample import bytes_per_token
 
 KIND = "hf"
 TOKENIZER_JSON, META_FILE = "tokenizer.json", "meta.json"
@@ -147,7 +148,6 @@ def register_hf_tokenizer(lake, folder: str | Path, markers: str = "text") -> HF
     meta = {"tokenizer_id": tokenizer_id, "kind": KIND, "special_ids": _special_ids(folder, backend), **options}
     (tmp / META_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     tok = HFTokenizer(tmp / TOKENIZER_JSON, meta)
-    from transforms.tokenizer import bytes_per_token
     bpt = bytes_per_token(lake, tok, "val")
     shutil.rmtree(final, ignore_errors=True)
     tmp.rename(final)

@@ -1,4 +1,7 @@
-class GitIngestError(Exception):
+from lake.errors import RepoLLMError
+
+
+class GitIngestError(RepoLLMError):
     """Bad input for ingest.git (missing path, not a repository, empty, shallow, dangling HEAD):
     the CLI prints it on one line, goes on with the rest of the batch, and exits 2 at the end."""
 

@@ -4,8 +4,10 @@ GraphQL brings a page of PRs with comments, reviews, review comments and file li
 used only where GraphQL has no data (search, the preferred README, conditional change probes, patches).
 """
 
+from lake.errors import RepoLLMError
 
-class GitHubError(Exception):
+
+class GitHubError(RepoLLMError):
     """A GitHub problem a user can act on; the CLI prints it on one line and exits 2. Never holds a token."""
 
 

