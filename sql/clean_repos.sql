@@ -34,8 +34,11 @@ scope AS (
     FROM license_scopes AS sc, allow
 ),
 
-scopes AS (
-    SELECT repo_id, list({'prefix': prefix, 'license': license, 'allowed': allowed} ORDER BY prefix) AS scopes
+path_scopes AS (
+    SELECT
+        repo_id,
+        list({'prefix': prefix, 'license': license, 'allowed': allowed} ORDER BY prefix) AS path_scopes,
+        bool_or(allowed) FILTER (WHERE prefix = '') AS root_allowed
     FROM scope GROUP BY repo_id
 ),
 
@@ -48,21 +51,20 @@ licensed AS (
         r.repo_id,
         r.name,
         r.license,
-        coalesce(root.allowed, a.spdx_id IS NOT NULL) AS allowed,
+        coalesce(root_allowed, a.spdx_id IS NOT NULL) AS allowed,
         CASE
             WHEN r.license IS NULL OR trim(r.license) = '' THEN 'license_missing'
             WHEN r.license = 'NOASSERTION' THEN 'license_noassertion'
-            WHEN NOT coalesce(root.allowed, a.spdx_id IS NOT NULL) THEN 'license_not_allowed:' || r.license
+            WHEN NOT coalesce(root_allowed, a.spdx_id IS NOT NULL) THEN 'license_not_allowed:' || r.license
         END AS exclude_reason,
-        coalesce(a.preference, CASE WHEN root.allowed THEN 50 ELSE 99 END) AS license_preference,
-        coalesce(s.scopes, [{'prefix': '', 'license': r.license, 'allowed': a.spdx_id IS NOT NULL}]) AS scopes,
+        coalesce(a.preference, CASE WHEN root_allowed THEN 50 ELSE 99 END) AS license_preference,
+        coalesce(path_scopes, [{'prefix': '', 'license': r.license, 'allowed': a.spdx_id IS NOT NULL}]) AS scopes,
         coalesce(g.stars, 0) AS stars,
         coalesce(g.pushed_at, c.committed_at) AS pushed_at,
         rc.root
     FROM repos AS r
     LEFT JOIN allowed_licenses AS a ON a.spdx_id = r.license
-    LEFT JOIN scope AS root ON root.repo_id = r.repo_id AND root.prefix = ''
-    LEFT JOIN scopes AS s ON s.repo_id = r.repo_id
+    LEFT JOIN path_scopes USING (repo_id)
     LEFT JOIN github AS g USING (repo_id)
     LEFT JOIN newest_commit AS c USING (repo_id)
     LEFT JOIN root_commit AS rc USING (repo_id)
