@@ -7,7 +7,7 @@ import pytest
 
 from ingest.git import ingest_repo
 from lake import Lake
-from tests.gitrepos import build_repo
+from tests.gitrepos import build_repo, commit
 from tests.test_ingest_git_licence import spdx_text
 from transforms.cli import main as cli
 from transforms.pipeline import run
@@ -29,6 +29,10 @@ def scoped(tmp_path_factory):
         "vendor/example.com/gpl/LICENSE": spdx_text("GPL-2.0-only"),
         **{f"vendor/example.com/gpl/v{i}.go": GPL_HEADER + GO.format(p=f"v{i}") for i in range(5)},
     })
+    commit(repo, {"ee/paid.go": GO.format(p="paid") + "\n// Question asks the paid package a question.\nfunc Question() {}\n"},
+           "ee: add the question helper to the paid package")
+    commit(repo, {"core/core.go": GO.format(p="core") + "\n// Question asks the core package a question.\nfunc Question() {}\n"},
+           "core: add the question helper to the core package")
     headers = build_repo(root / "headers", {
         "own.go": "// SPDX-License-Identifier: Apache-2.0\n\n" + GO.format(p="own"),
         **{f"third_party/gpl/g{i}.go": GPL_HEADER + GO.format(p=f"g{i}") for i in range(5)},
@@ -60,6 +64,13 @@ def test_files_carry_their_path_scope_licence_into_samples(scoped):
         "SELECT path, license FROM samples WHERE path IS NOT NULL").to_pylist()}
     assert samples["core/core.go"] == "MIT" and samples["own.go"] == "Apache-2.0"
     assert not [p for p in samples if p.startswith(("ee/", "vendor/", "third_party/"))]
+
+
+def test_commits_touching_a_scope_that_is_not_allowed_are_dropped(scoped):
+    rules = {r["subject"]: r["drop_rule"] for r in scoped.query(
+        "SELECT subject, drop_rule FROM commit_filter WHERE repo_id = 'acme/opencore'").to_pylist()}
+    assert rules["ee: add the question helper to the paid package"] == "license"
+    assert rules["core: add the question helper to the core package"] is None
 
 
 def test_audit_decides_and_or_expressions(scoped, capsys):
