@@ -33,7 +33,6 @@ NOASSERTION = "NOASSERTION"
 _INDEX_FORMAT = 3  # bump when _build or the normalisation change
 WORD_DICE = 0.98    # licensee's CONFIDENCE_THRESHOLD for full texts
 BIGRAM_DICE = 0.95  # order check on top (measured: canonical texts and ScanCode variants score >= 0.99)
-NOTICE_DICE = 0.90  # notices are short: one changed word costs more; they also pass the bigram check
 MIN_WORDS = 6       # shorter references ("MIT", "GPL v2") say nothing on their own
 MAX_WORDS = 12_000  # longer files (bundles of third-party licences) are not searched piece by piece: NOASSERTION
 MAX_CANDIDATES = 64  # references searched per pass (measured: a licence's own texts hold >= 0.99 of their words)
@@ -331,8 +330,9 @@ def _best_window(paras, sets, free, ref_words, ref_bigrams) -> tuple[int, int, f
 
 
 # (kinds, word-set floor, bigram floor, share of a reference's words the free paragraphs must hold: a
-# window scoring the floor holds nearly all of them, so the rest are never searched)
-_PASSES = ((("text", "exception"), WORD_DICE, BIGRAM_DICE, 0.96), (("notice",), NOTICE_DICE, NOTICE_DICE, 0.82))
+# window scoring the floor holds nearly all of them, so the rest are never searched). Notices get the same
+# floors: ScanCode tags some near-full texts as notices, and a lower floor let a truncated MIT pass as one.
+_PASSES = ((("text", "exception"), WORD_DICE, BIGRAM_DICE, 0.96), (("notice",), WORD_DICE, BIGRAM_DICE, 0.96))
 
 
 def _pieces(paras, index: Index) -> list[Piece]:
