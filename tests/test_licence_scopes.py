@@ -12,6 +12,8 @@ from tests.test_ingest_git_licence import spdx_text
 from transforms.cli import main as cli
 from transforms.pipeline import run
 
+pytestmark = pytest.mark.slow  # a whole ingest + transforms run (about a minute on a loaded 2-core machine)
+
 GO = "// Package {p} does {p} things for the tests of repo-llm, with enough words to be kept.\npackage {p}\n\n" \
      "// Answer returns the answer to the question the {p} package was asked.\nfunc Answer() int {{\n\treturn 42\n}}\n"
 GPL_HEADER = "// SPDX-License-Identifier: GPL-2.0-only\n\n"
