@@ -52,8 +52,7 @@ _APPENDIX = re.compile(r"\bend of terms and conditions\b.*", re.I | re.S)
 _WORD = re.compile(r"[a-z0-9]+")
 _GNU = re.compile(r"^(A?GPL|LGPL)-")  # exceptions that do not name their licence extend a GNU one (GCC, Classpath)
 _SPELLING = {"licence": "license", "licences": "licenses", "licenced": "licensed", "licencing": "licensing",
-             "organisation": "organization", "sublicence": "sublicense", "authorised": "authorized",
-             "copyleft": "copyleft", "per": "per", "cent": "cent"}
+             "organisation": "organization", "sublicence": "sublicense", "authorised": "authorized"}
 _NOT_TITLE = {"licensed", "under", "this", "is", "you", "may", "see", "are", "of", "permission"}
 
 
@@ -238,13 +237,6 @@ def _build() -> Index:
             index.add(spdx, kind, False, _reference_words(body))
     index.freeze()
     return index
-
-
-@lru_cache(maxsize=1)
-def spdx_ids() -> frozenset:
-    """Every id of the SPDX licence list that the database knows (deprecated ones included: headers use them)."""
-    return frozenset(m["spdx_license_key"] for _, (m, _) in _licence_files()
-                     if m.get("spdx_license_key") and not m["spdx_license_key"].startswith("LicenseRef-"))
 
 
 class _Window:
