@@ -217,8 +217,11 @@ def test_ingest_git_licence_exception_and_or_later():
     assert m.expression == "LGPL-3.0-only WITH LGPL-3.0-linking-exception"
     assert match_text(GPL3_LATER + "\n\n" + spdx_text("GPL-3.0-only")).expression == "GPL-3.0-or-later"
     # the grant in the files' headers, the full text in COPYING
-    assert detect_scopes({"COPYING": spdx_text("GPL-3.0-only")}, Counter(), later_notices=12)[0].license \
-        == "GPL-3.0-or-later"
+    assert detect_scopes({"COPYING": spdx_text("GPL-3.0-only")}, Counter(), later_notices=12, gnu_notices=12)[0] \
+        .license == "GPL-3.0-or-later"
+    # one imported file's "or later" header among ten GNU headers does not widen the grant
+    assert detect_scopes({"COPYING": spdx_text("GPL-3.0-only")}, Counter(), later_notices=1, gnu_notices=10)[0] \
+        .license == "GPL-3.0-only"
     assert detect_scopes({"COPYING": spdx_text("GPL-3.0-only")}, Counter({"GPL-3.0-or-later": 3}))[0].license \
         == "GPL-3.0-or-later"
     assert detect_scopes({"COPYING": spdx_text("GPL-3.0-only")}, Counter())[0].license == "GPL-3.0-only"

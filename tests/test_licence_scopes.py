@@ -39,7 +39,13 @@ def scoped(tmp_path_factory):
         "own.go": "// SPDX-License-Identifier: Apache-2.0\n\n" + GO.format(p="own"),
         **{f"third_party/gpl/g{i}.go": GPL_HEADER + GO.format(p=f"g{i}") for i in range(5)},
     })
+    notice = ("// This program is free software; you can redistribute it and/or modify it under the terms of the\n"
+              "// GNU General Public License as published by the Free Software Foundation; either version 2 of\n"
+              "// the License, or (at your option) any later version.\n\n")
+    gnu = build_repo(root / "gnu", {"COPYING": spdx_text("GPL-2.0-only"),
+                                    **{f"g{i}.go": notice + GO.format(p=f"g{i}") for i in range(3)}})
     with Lake(root / "lake") as lake:
+        ingest_repo(lake, gnu.path, name="acme/gnu", progress=False)
         ingest_repo(lake, repo.path, name="acme/opencore", progress=False)
         ingest_repo(lake, headers.path, name="acme/headers", progress=False)
         run(lake)
@@ -51,6 +57,7 @@ def test_licence_scopes_are_recorded_with_their_evidence(scoped):
                         "ORDER BY repo_id, prefix").to_pylist()
     got = {(r["repo_id"], r["prefix"]): (r["license"], r["evidence"], r["matcher"]) for r in rows}
     assert got == {
+        ("acme/gnu", ""): ("GPL-2.0-or-later", "COPYING", "text+or-later"),  # the files' headers grant it
         ("acme/headers", ""): ("Apache-2.0", "SPDX-License-Identifier (1 files)", "spdx-header"),
         ("acme/opencore", ""): ("MIT", "LICENSE", "text"),
         ("acme/opencore", "ee/"): ("SSPL-1.0", "ee/LICENSE", "text"),

@@ -37,6 +37,7 @@ LFS_POINTER_MAX = 200  # pointer files are about 130 bytes
 README = re.compile(r"^readme(\.[a-z0-9]+)?$", re.I)
 LICENCE_FILE = re.compile(r"^(licen[cs]e|copying|unlicense)([-._ ][^/]*)?$", re.I)
 REUSE_LICENCE = re.compile(r"(^|/)LICENSES/[^/]+$")  # REUSE: LICENSES/<SPDX id>.txt
+GNU_NOTICE = re.compile(rb"GNU\s+(Lesser\s+|Library\s+|Affero\s+)?General\s+Public\s+License", re.I)
 LATER_NOTICE = re.compile(rb"any\s+later\s+version", re.I)
 MANIFESTS = ("package.json", "Cargo.toml", "pyproject.toml")  # root manifests that carry a licence field
 SPDX_HEADER = re.compile(rb"SPDX-License-Identifier:\s*([A-Za-z0-9.+()\- ]+?)\s*(?:\*/|-->|$)", re.M)

@@ -14,7 +14,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from ingest.git import flags
-from ingest.git.config import LATER_NOTICE, MANIFESTS, README, SPDX_HEADER, IngestConfig, is_licence_file
+from ingest.git.config import GNU_NOTICE, LATER_NOTICE, MANIFESTS, README, SPDX_HEADER, IngestConfig, is_licence_file
 
 _GO_MODULE = re.compile(r"^\s*module\s+\"?([^\s\"]+)\"?", re.M)
 
@@ -26,7 +26,8 @@ class HeadSnapshot:
     licence_texts: dict[str, str] = field(default_factory=dict)  # licence file path (any depth, REUSE LICENSES/ too) -> text
     manifests: dict[str, str] = field(default_factory=dict)      # root package manifest path -> text
     spdx_headers: Counter = field(default_factory=Counter)       # SPDX-License-Identifier value -> files
-    later_notices: int = 0                                        # files whose header grants "any later version"
+    gnu_notices: int = 0                                          # files whose header names a GNU licence
+    later_notices: int = 0                                        # ... and grants "any later version"
     go_module: str | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)  # (object, error)
     bytes_read: int = 0
@@ -154,8 +155,9 @@ def _file(odb, repo_id, head, path, oid, mode, cfg: IngestConfig, snap: HeadSnap
         snap.spdx_headers[m.group(1).decode().strip()] += 1
     if is_licence_file(path, row["language"]):
         snap.licence_texts[path] = data.decode("utf-8")
-    elif LATER_NOTICE.search(data, 0, 4096):
-        snap.later_notices += 1
+    elif GNU_NOTICE.search(data, 0, 4096):
+        snap.gnu_notices += 1
+        snap.later_notices += LATER_NOTICE.search(data, 0, 4096) is not None
     if "/" not in path:
         text = data.decode("utf-8")
         if README.match(path):

@@ -101,10 +101,13 @@ def _upgrade_later(scope: Scope, later: bool, headers: Counter) -> Scope:
 
 
 def detect_scopes(licence_texts: dict[str, str], spdx_headers: Counter, *, readmes: dict[str, str] | None = None,
-                  manifests: dict[str, str] | None = None, later_notices: int = 0,
+                  manifests: dict[str, str] | None = None, later_notices: int = 0, gnu_notices: int | None = None,
                   declared: tuple[str, str] | None = None, cache_dir: Path | None = None) -> list[Scope]:
-    """The scopes of one repository, root first. declared: (SPDX expression, source) overriding the root."""
+    """The scopes of one repository, root first. declared: (SPDX expression, source) overriding the root.
+    later_notices of gnu_notices: files whose GNU header grants "any later version" (most of them must)."""
     readmes, manifests = readmes or {}, manifests or {}
+    # one imported file's "or later" header does not widen a repository's grant: most GNU headers must say so
+    later_notices = later_notices if 2 * later_notices > (later_notices if gnu_notices is None else gnu_notices) else 0
     by_dir: dict[str, dict[str, str]] = {}
     reuse: dict[str, str] = {}
     for path, text in licence_texts.items():

@@ -126,7 +126,7 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
         bar.close()
         scopes = detect_scopes(snap.licence_texts, snap.spdx_headers,
                                readmes={r["path"]: r["content"] for r in snap.readmes}, manifests=snap.manifests,
-                               later_notices=snap.later_notices, declared=(license, license_source) if license else None,
+                               later_notices=snap.later_notices, gnu_notices=snap.gnu_notices, declared=(license, license_source) if license else None,
                                cache_dir=lake.artifacts("git"))
         outcome["scopes"] = scopes
         root = scopes[0]
