@@ -63,8 +63,10 @@ def main() -> None:
     references()
     print(f"reference index: {len(references().refs)} texts, built in {time.perf_counter() - t0:.1f} s")
     keys = _keys()
-    texts = [(m["spdx_license_key"], b) for k, (m, b) in _licence_files()
-             if k in keys and not keys[k][1] and b.strip()][::args.step]
+    # one text per SPDX id (a few ids have two ScanCode entries: the first is kept)
+    texts = list({m["spdx_license_key"]: b for k, (m, b) in reversed(list(_licence_files()))
+                  if k in keys and not keys[k][1] and b.strip()}.items())
+    texts = sorted(texts)[::args.step]
     foreign = re.findall(r"\w+", dict(texts).get("Zlib", "") + dict(texts).get("PostgreSQL", "")) or None
     old = previous_detector()
     results = {"canonical": [], "mutated_own_words": [], "mutated_foreign_words": [], "quarter_removed": [],
@@ -104,7 +106,7 @@ def main() -> None:
         print(f"  {name:22s} right {ok}/{len(texts)}   previous detector {old_ok}/{len(texts)}")
         for spdx, got, right in results[name]:
             if not right:
-                same = got != NOASSERTION and _same_text(spdx, got, texts)
+                same = name == "canonical" and got != NOASSERTION and _same_text(spdx, got, texts)
                 print(f"    {spdx}: {got}" + ("  (the two SPDX texts are word for word the same)" if same else ""))
 
 
