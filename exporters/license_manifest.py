@@ -7,8 +7,8 @@ from pathlib import Path
 from exporters.training_data import TrainingData
 
 NAME = "dataset_license_manifest.csv"
-COLUMNS = ("repo_id", "name", "license", "license_evidence", "commit", "samples", "bytes", "tokens",
-           "train_samples", "train_tokens")
+COLUMNS = ("repo_id", "name", "license", "license_evidence", "sample_licenses", "commit", "samples", "bytes", "tokens",
+           "train_samples", "train_tokens")  # sample_licenses: its samples' path-scoped licences (license is the root's)
 
 
 def write_manifest(data: TrainingData, out_dir: Path) -> Path:

@@ -38,6 +38,9 @@ class TrainingData:
             o = out.setdefault(rid, {"repo_id": rid, "name": "", "license": row["license"], "license_evidence": "",
                                      "commit": "", "samples": 0, "bytes": 0, "tokens": 0, "train_samples": 0,
                                      "train_tokens": 0})
+            if row["samples"]:  # the licences its samples carried: a subtree's own licence shows here
+                o["sample_licenses"] = "; ".join(sorted({*filter(None, o.get("sample_licenses", "").split("; ")),
+                                                         row["license"] or "NULL"}))
             o["samples"] += row["samples"]
             o["bytes"] += row["bytes"]
             o["tokens"] += row["tokens"]

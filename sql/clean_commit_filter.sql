@@ -3,7 +3,7 @@
 -- writes: commit_filter
 --
 -- Which commits make a (diff -> commit message) SFT pair, CommitPackFT-style: the FIRST rule that drops one.
---   license, root_commit (an import, not a change), merge, empty_diff, diff_too_large, too_many_files,
+--   license (the repository's, or a changed path's scope is not allowed), root_commit (an import, not a change), merge, empty_diff, diff_too_large, too_many_files,
 --   bump ("Bump x from 1 to 2", dependency bots), wip, version_string (a bare "v1.2.3"),
 --   subject_too_short / subject_too_long, message_too_long,
 --   not_imperative: after an optional Go-style "pkg/path: " prefix, the subject's first word is not an
@@ -23,7 +23,12 @@ WITH verbs(verb) AS (
 
 subjects AS (
     SELECT
-        c.repo_id, c.commit_id, c.parents, c.message, c.diff, c.diff_truncated, c.changes, r.allowed,
+        c.repo_id, c.commit_id, c.parents, c.message, c.diff, c.diff_truncated, c.changes,
+        -- every changed path (old and new) must lie in an allowed licence scope (clean_repos.scopes, longest prefix)
+        r.allowed AND coalesce(list_bool_and(list_transform(c.changes, ch -> list_bool_and(list_transform(
+            list_filter([ch.path, ch.old_path], p -> p IS NOT NULL),
+            p -> list_reduce(list_filter(r.scopes, sc -> starts_with(p, sc.prefix)),
+                (a, b) -> CASE WHEN length(b.prefix) > length(a.prefix) THEN b ELSE a END).allowed)))), true) AS allowed,
         trim(split_part(trim(c.message), chr(10), 1)) AS subject
     FROM commits AS c
     JOIN clean_repos AS r USING (repo_id)

@@ -3,7 +3,8 @@
 -- writes: clean_files
 --
 -- What a clean file is: every raw file, with the FIRST rule (in this order) that drops it, or NULL.
---   license          its repository's licence is not allowed (clean_repos.exclude_reason says why)
+--   license          the licence of its path scope (clean_repos.scopes: the longest prefix of its path)
+--                    is not allowed (for the root scope clean_repos.exclude_reason says why)
 --   vendored         under vendor/, third_party/, ... (the module is ingested as its own repository)
 --   generated        "// Code generated ... DO NOT EDIT."
 --   lfs_pointer      a Git LFS pointer, not the file
@@ -55,7 +56,8 @@ SELECT
     f.size,
     CASE WHEN f.content IS NOT NULL THEN sha256(f.content) END AS content_hash,
     CASE
-        WHEN NOT coalesce(r.allowed, false) THEN 'license'
+        WHEN NOT coalesce(r.allowed AND list_reduce(list_filter(r.scopes, sc -> starts_with(f.path, sc.prefix)),
+            (a, b) -> CASE WHEN length(b.prefix) > length(a.prefix) THEN b ELSE a END).allowed, false) THEN 'license'
         WHEN coalesce(f.is_vendored, false) THEN 'vendored'
         WHEN coalesce(f.is_generated, false) THEN 'generated'
         WHEN coalesce(f.is_lfs_pointer, false) THEN 'lfs_pointer'

@@ -1,9 +1,12 @@
 -- model: clean_repos
--- reads: repos, github_repos, commits, allowed_licenses
+-- reads: repos, license_scopes, github_repos, commits, allowed_licenses
 -- writes: clean_repos
 --
--- A repository enters the corpus only under an allowed SPDX licence (table allowed_licenses); an excluded
--- one keeps its reason. repo_rank is the corpus-wide total order every duplicate decision uses:
+-- A repository enters the corpus only under an allowed licence: its root licence is an SPDX expression
+-- (license_scopes.terms holds its OR of ANDs), allowed when every licence of one alternative is in
+-- allowed_licenses (MIT AND GPL-3.0-only needs both, MIT OR GPL-3.0-only either); an excluded one keeps its
+-- reason. `scopes` carries every path scope with its own decision: clean_files and gold_samples give each
+-- file the scope with the longest prefix of its path (a repository without scope rows has one, its licence). repo_rank is the corpus-wide total order every duplicate decision uses:
 -- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit;
 -- each names the highest-ranked repository of its group in fork_of.
 WITH github AS (  -- github_repos is keyed by github_id: keep one row per full name, the newest fetch
@@ -16,6 +19,29 @@ newest_commit AS (
     SELECT repo_id, max(committed_at) AS committed_at FROM commits GROUP BY repo_id
 ),
 
+allow AS (
+    SELECT list(spdx_id) AS ids FROM allowed_licenses
+),
+
+scope AS (
+    SELECT
+        sc.repo_id,
+        sc.prefix,
+        sc.license,
+        coalesce(list_bool_or(list_transform(sc.terms,
+            alternative -> list_bool_and(list_transform(alternative, id -> list_contains(allow.ids, id))))), false)
+            AS allowed
+    FROM license_scopes AS sc, allow
+),
+
+path_scopes AS (
+    SELECT
+        repo_id,
+        list({'prefix': prefix, 'license': license, 'allowed': allowed} ORDER BY prefix) AS path_scopes,
+        bool_or(allowed) FILTER (WHERE prefix = '') AS root_allowed
+    FROM scope GROUP BY repo_id
+),
+
 root_commit AS (
     SELECT repo_id, min(commit_id) AS root FROM commits WHERE len(parents) = 0 GROUP BY repo_id
 ),
@@ -25,18 +51,20 @@ licensed AS (
         r.repo_id,
         r.name,
         r.license,
-        a.spdx_id IS NOT NULL AS allowed,
+        coalesce(root_allowed, a.spdx_id IS NOT NULL) AS allowed,
         CASE
             WHEN r.license IS NULL OR trim(r.license) = '' THEN 'license_missing'
             WHEN r.license = 'NOASSERTION' THEN 'license_noassertion'
-            WHEN a.spdx_id IS NULL THEN 'license_not_allowed:' || r.license
+            WHEN NOT coalesce(root_allowed, a.spdx_id IS NOT NULL) THEN 'license_not_allowed:' || r.license
         END AS exclude_reason,
-        coalesce(a.preference, 99) AS license_preference,
+        coalesce(a.preference, CASE WHEN root_allowed THEN 50 ELSE 99 END) AS license_preference,
+        coalesce(path_scopes, [{'prefix': '', 'license': r.license, 'allowed': a.spdx_id IS NOT NULL}]) AS scopes,
         coalesce(g.stars, 0) AS stars,
         coalesce(g.pushed_at, c.committed_at) AS pushed_at,
         rc.root
     FROM repos AS r
     LEFT JOIN allowed_licenses AS a ON a.spdx_id = r.license
+    LEFT JOIN path_scopes USING (repo_id)
     LEFT JOIN github AS g USING (repo_id)
     LEFT JOIN newest_commit AS c USING (repo_id)
     LEFT JOIN root_commit AS rc USING (repo_id)
@@ -51,7 +79,7 @@ ranked AS (
 )
 
 SELECT
-    repo_id, name, license, allowed, exclude_reason, license_preference, stars, pushed_at, repo_rank,
+    repo_id, name, license, allowed, exclude_reason, license_preference, scopes, stars, pushed_at, repo_rank,
     CASE
         WHEN root IS NULL THEN repo_id
         ELSE first_value(repo_id) OVER (PARTITION BY root ORDER BY repo_rank)

@@ -62,7 +62,11 @@ SELECT
     octet_length(encode(c.text)) AS bytes,
     c.near_dup_cluster,
     c.repo_id,
-    r.license,
+    CASE  -- a file carries the licence of its path scope; commits, pulls and issues the repository's
+        WHEN c.path IS NOT NULL THEN list_reduce(list_filter(r.scopes, sc -> starts_with(c.path, sc.prefix)),
+            (a, b) -> CASE WHEN length(b.prefix) > length(a.prefix) THEN b ELSE a END).license
+        ELSE r.license
+    END AS license,
     c."commit",
     c.path,
     c.pr_number,

@@ -32,12 +32,15 @@ def test_manifest_lists_every_repository_with_licence_commit_samples_and_tokens(
         repos = {r["repo_id"]: r for r in lk.query("SELECT repo_id, license, head_commit FROM repos").to_pylist()}
         samples = {r["repo_id"]: r["n"] for r in
                    lk.query("SELECT repo_id, count(*) AS n FROM samples GROUP BY repo_id").to_pylist()}
+        licences = {r["repo_id"]: "; ".join(r["l"]) for r in lk.query(
+            "SELECT repo_id, list_sort(list(DISTINCT license)) AS l FROM samples GROUP BY repo_id").to_pylist()}
     with Lake(lake) as lk:
         shard_tokens = lk.query("SELECT sum(tokens)::BIGINT AS t FROM shards").column("t")[0].as_py()
     for rid, r in rows.items():
         assert r["license"] == repos[rid]["license"]
         assert r["commit"] == repos[rid]["head_commit"]
         assert int(r["samples"]) == samples.get(rid, 0)
+        assert r["sample_licenses"] == licences.get(rid, "")
     assert rows["example/unused"]["samples"] == "0" and rows["example/unused"]["tokens"] == "0"
     assert sum(int(r["tokens"]) for r in rows.values()) == shard_tokens
     assert sum(int(r["train_tokens"]) for r in rows.values()) == kit.train_tokens

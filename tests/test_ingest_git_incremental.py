@@ -15,7 +15,7 @@ from ingest.git import ingest_repo
 from tests.gitrepos import add_pull, build_repo, commit
 
 ROOT = Path(__file__).resolve().parents[1]
-TABLES = ("repos", "files", "trees", "commits", "git_pulls", "readmes", "ingest_errors")
+TABLES = ("repos", "license_scopes", "files", "trees", "commits", "git_pulls", "readmes", "ingest_errors")
 VOLATILE = {"repos": "fetched_at", "ingest_errors": "run_id, \"at\""}
 
 

@@ -14,7 +14,7 @@ from tests.gitrepos import build_repo, commit
 ROOT = Path(__file__).resolve().parents[1]
 # columns that say when or by which run, not what
 VOLATILE = {"fetched_at", "run_id", "at"}
-TABLES = ("repos", "files", "trees", "commits", "git_pulls", "readmes", "ingest_errors")
+TABLES = ("repos", "license_scopes", "files", "trees", "commits", "git_pulls", "readmes", "ingest_errors")
 
 
 def test_worker_split_is_a_partition_and_stable():

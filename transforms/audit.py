@@ -2,16 +2,10 @@
 from __future__ import annotations
 
 from lake import Lake
+from lake.licences import allowed
 from transforms import secrets_audit
 
 _CHECKS = {
-    "disallowed licence": """
-        SELECT 'samples ' || sample_id || ' (' || repo_id || ', ' || coalesce(license, 'NULL') || ')'
-        FROM samples s WHERE NOT EXISTS (SELECT 1 FROM allowed_licenses a WHERE a.spdx_id = s.license)
-        UNION ALL
-        SELECT 'sft_pairs ' || pair_id || ' (' || repo_id || ', ' || coalesce(license, 'NULL') || ')'
-        FROM sft_pairs p WHERE NOT EXISTS (SELECT 1 FROM allowed_licenses a WHERE a.spdx_id = p.license)
-    """,
     "repository in two splits": """
         SELECT repo_id || ': ' || array_to_string(list_sort(list(DISTINCT split)), ', ')
         FROM (SELECT repo_id, split FROM samples UNION ALL SELECT repo_id, split FROM sft_pairs)
@@ -30,9 +24,23 @@ _CHECKS = {
 }
 
 
+def _disallowed_licences(lake: Lake) -> list[str]:
+    """Samples and SFT pairs whose licence (an SPDX expression: the path scope's for a file) is not allowed:
+    every licence of one of its alternatives must be in allowed_licenses."""
+    ids = {r[0] for r in lake.con.execute("SELECT spdx_id FROM allowed_licenses").fetchall()}
+    both = "SELECT 'samples ' || sample_id AS what, repo_id, license FROM samples " \
+           "UNION ALL SELECT 'sft_pairs ' || pair_id, repo_id, license FROM sft_pairs"
+    # decide each distinct expression once, then name only the offending rows
+    bad = [lic for (lic,) in lake.con.execute(f"SELECT DISTINCT license FROM ({both})").fetchall()
+           if not allowed(lic, ids)]
+    rows = lake.con.execute(f"SELECT what, repo_id, license FROM ({both}) WHERE license IS NULL "
+                            f"OR list_contains(?, license) ORDER BY what", [[b for b in bad if b is not None]]).fetchall()
+    return [f"disallowed licence: {what} ({repo}, {lic or 'NULL'})" for what, repo, lic in rows]
+
+
 def audit(lake: Lake) -> list[str]:
     """One line per offender, naming the check; empty when the gold layer is clean."""
-    offenders = []
+    offenders = _disallowed_licences(lake)
     for check, sql in _CHECKS.items():
         offenders += [f"{check}: {row[0]}" for row in lake.con.execute(sql).fetchall()]
     offenders += secrets_audit.scan(_gold_texts(lake))

@@ -36,10 +36,23 @@ LFS_POINTER = re.compile(rb"^version https://git-lfs\.github\.com/spec/v1\noid s
 LFS_POINTER_MAX = 200  # pointer files are about 130 bytes
 README = re.compile(r"^readme(\.[a-z0-9]+)?$", re.I)
 LICENCE_FILE = re.compile(r"^(licen[cs]e|copying|unlicense)([-._ ][^/]*)?$", re.I)
+REUSE_LICENCE = re.compile(r"(^|/)LICENSES/[^/]+$")  # REUSE: LICENSES/<SPDX id>.txt
+GNU_NOTICE = re.compile(rb"GNU\s+(Lesser\s+|Library\s+|Affero\s+)?General\s+Public\s+License", re.I)
+LATER_NOTICE = re.compile(rb"any\s+later\s+version", re.I)
+MANIFESTS = ("package.json", "Cargo.toml", "pyproject.toml")  # root manifests that carry a licence field
 SPDX_HEADER = re.compile(rb"SPDX-License-Identifier:\s*([A-Za-z0-9.+()\- ]+?)\s*(?:\*/|-->|$)", re.M)
 PULL_REF = re.compile(r"^refs/pull/(\d+)/head$")
 MERGE_PR = re.compile(r"^Merge pull request #(\d+) from (\S+)")
 SQUASH_PR = re.compile(r"^(.*) \(#(\d+)\)$")
+
+
+
+def is_licence_file(path: str, language: str | None) -> bool:
+    """LICENSE, COPYING.md, LICENSE-MIT, LICENSES/MIT.txt at any depth; never a source file (license.go)."""
+    name = path.rsplit("/", 1)[-1]
+    return (bool(LICENCE_FILE.match(name)) or bool(REUSE_LICENCE.search(path))) \
+        and language in (None, "Text", "Markdown", "HTML")
+
 
 LANGUAGES = {
     ".go": "Go", ".s": "Assembly", ".S": "Assembly", ".c": "C", ".h": "C", ".cc": "C++", ".cpp": "C++",

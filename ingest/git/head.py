@@ -14,7 +14,7 @@ import pygit2
 from pygit2.enums import FileMode
 
 from ingest.git import flags
-from ingest.git.config import LICENCE_FILE, README, SPDX_HEADER, IngestConfig
+from ingest.git.config import GNU_NOTICE, LATER_NOTICE, MANIFESTS, README, SPDX_HEADER, IngestConfig, is_licence_file
 
 _GO_MODULE = re.compile(r"^\s*module\s+\"?([^\s\"]+)\"?", re.M)
 
@@ -23,8 +23,11 @@ _GO_MODULE = re.compile(r"^\s*module\s+\"?([^\s\"]+)\"?", re.M)
 class HeadSnapshot:
     trees: list[dict] = field(default_factory=list)
     readmes: list[dict] = field(default_factory=list)
-    licence_texts: dict[str, str] = field(default_factory=dict)  # root licence file path -> text
+    licence_texts: dict[str, str] = field(default_factory=dict)  # licence file path (any depth, REUSE LICENSES/ too) -> text
+    manifests: dict[str, str] = field(default_factory=dict)      # root package manifest path -> text
     spdx_headers: Counter = field(default_factory=Counter)       # SPDX-License-Identifier value -> files
+    gnu_notices: int = 0                                          # files whose header names a GNU licence
+    later_notices: int = 0                                        # ... and grants "any later version"
     go_module: str | None = None
     errors: list[tuple[str, str]] = field(default_factory=list)  # (object, error)
     bytes_read: int = 0
@@ -146,14 +149,21 @@ def _file(odb, repo_id, head, path, oid, mode, cfg: IngestConfig, snap: HeadSnap
     # the bytes, not a str: Arrow stores valid UTF-8 bytes as the string they are, and a Python str of
     # every file would cost a decode and, for non-ASCII text, a second UTF-8 copy when Arrow reads it
     row["content"] = data
+    if row["is_vendored"]:  # vendored code never decides this repository's licence
+        return row
     for m in SPDX_HEADER.finditer(data, 0, 4096):
         snap.spdx_headers[m.group(1).decode().strip()] += 1
+    if is_licence_file(path, row["language"]):
+        snap.licence_texts[path] = data.decode("utf-8")
+    elif GNU_NOTICE.search(data, 0, 4096):
+        snap.gnu_notices += 1
+        snap.later_notices += LATER_NOTICE.search(data, 0, 4096) is not None
     if "/" not in path:
         text = data.decode("utf-8")
         if README.match(path):
             snap.readmes.append({"repo_id": repo_id, "source": "git", "path": path, "content": text})
-        if LICENCE_FILE.match(path):
-            snap.licence_texts[path] = text
+        if path in MANIFESTS:
+            snap.manifests[path] = text
         if path == "go.mod":
             m = _GO_MODULE.search(text)
             snap.go_module = m.group(1) if m else None

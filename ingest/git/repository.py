@@ -19,7 +19,8 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from lake import Write, retry_on_conflict
-from ingest.git import history, licence, pulls
+from ingest.git import history, pulls
+from ingest.git.licence_scopes import detect_scopes, scope_rows
 from ingest.git.config import IngestConfig
 from ingest.git.diffs import blob_cache
 from ingest.git.head import HeadReader
@@ -130,14 +131,16 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
 
     def repo_rows():
         bar.close()
-        if license:
-            lic = licence.Licence(license, f"declared:{license_source}", 1.0)
-        else:
-            lic = licence.detect(snap.licence_texts, snap.spdx_headers, cache_dir=lake.artifacts("git"))
-        outcome["license"] = lic.spdx
+        scopes = detect_scopes(snap.licence_texts, snap.spdx_headers,
+                               readmes={r["path"]: r["content"] for r in snap.readmes}, manifests=snap.manifests,
+                               later_notices=snap.later_notices, gnu_notices=snap.gnu_notices, declared=(license, license_source) if license else None,
+                               cache_dir=lake.artifacts("git"))
+        outcome["scopes"] = scopes
+        root = scopes[0]
+        outcome["license"] = root.license
         return [{"repo_id": rid, "name": name or opened.name, "version": version, "source": opened.source,
-                 "default_branch": opened.default_branch, "head_commit": head_id, "license": lic.spdx,
-                 "license_evidence": lic.evidence, "license_score": lic.score, "github_license": github_license,
+                 "default_branch": opened.default_branch, "head_commit": head_id, "license": root.license,
+                 "license_evidence": root.evidence, "license_score": root.score, "github_license": github_license,
                  "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}]
 
     def error_rows():
@@ -156,6 +159,8 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
         Write("commits", commits_stream(repo, rid, todo, cfg, commit_errors, progress),
             "scope" if rewritten else "append", scope=scope if rewritten else None),
         Write("repos", _later("repos", repo_rows), mode, scope=None if fresh else scope),
+        Write("license_scopes", _later("license_scopes", lambda: scope_rows(rid, outcome["scopes"])), mode,
+              scope=None if fresh else scope),
         Write("ingest_errors", _later("ingest_errors", error_rows), mode,
               scope=None if fresh else [{"repo_id": rid, "stage": "git"}]),
     ]

@@ -13,8 +13,8 @@ TABLES = [
             ("source", "VARCHAR", "URL (no credentials) or absolute local path it was read from; 'lake:PATH' inside the lake"),
             ("default_branch", "VARCHAR"),
             ("head_commit", "VARCHAR"),
-            ("license", "VARCHAR", "SPDX id, or NOASSERTION"),
-            ("license_evidence", "VARCHAR", "file the licence was detected from, or 'declared:<source>'"),
+            ("license", "VARCHAR", "SPDX expression of the root scope (license_scopes prefix ''), or NOASSERTION"),
+            ("license_evidence", "VARCHAR", "file(s) the licence was detected from, or 'declared:<source>'"),
             ("license_score", "DOUBLE", "similarity of the evidence to the SPDX text, 0..1"),
             ("go_module", "VARCHAR", "module path from go.mod at HEAD"),
             ("refs_fingerprint", "VARCHAR", "hash of HEAD and refs/pull/*: unchanged means nothing to do"),
@@ -22,6 +22,25 @@ TABLES = [
             ("fetched_at", "TIMESTAMPTZ"),
         ),
         key=("repo_id",),
+    ),
+    Table(
+        "license_scopes", "raw",
+        "Each repository's licences by path: the root ('') and every non-vendored directory with its own licence "
+        "files; a file carries the scope with the longest prefix of its path.",
+        cols(
+            _REPO,
+            ("prefix", "VARCHAR", "'' for the repository, else a directory with a trailing '/'"),
+            ("license", "VARCHAR", "SPDX expression (MIT AND BSD-3-Clause, MIT OR GPL-3.0-only, X WITH E), or NOASSERTION"),
+            ("terms", "VARCHAR[][]", "the expression's disjunctive normal form over licence ids (an exception counts "
+                                     "as its licence): allowed when every id of one inner list is allowed"),
+            ("evidence", "VARCHAR", "file(s) or source that decided it: LICENSE, README licence section, package.json, "
+                                    "LICENSES/MIT.txt, SPDX-License-Identifier (N files), declared:<source>"),
+            ("matcher", "VARCHAR", "text | notice | exception (joined by +) | readme | manifest | reuse | spdx-header | "
+                                   "declared | nearest (NOASSERTION) | none; +or-later when a grant upgraded -only"),
+            ("score", "DOUBLE", "the weakest piece's word-set Dice against its SPDX text, 0..1 (NOASSERTION: the nearest's)"),
+            ("nearest", "VARCHAR", "for NOASSERTION: the closest licence text, the evidence of a modified licence"),
+        ),
+        key=("repo_id", "prefix"), scope=("repo_id",),
     ),
     Table(
         "files", "raw", "Every blob at HEAD with its flags and (when text and small enough) its content.",
