@@ -23,10 +23,7 @@ def run(lake, source, cfg: TransformConfig) -> dict:
             hashes += [hasher(t) for t in batch.column("content").to_pylist()]
             bar.update(batch.num_rows)
     sigs = dedup.MinHasher(cfg.num_perm, cfg.minhash_seed).signatures(hashes)
-    bands, rows = dedup.lsh_params(cfg.jaccard_threshold, cfg.num_perm)
-    active = np.array([len(h) > 0 for h in hashes], dtype=bool)
-    candidates = dedup.candidate_pairs(sigs, bands, rows, active)
-    similar = candidates[dedup.estimated_jaccard(sigs, candidates) >= cfg.jaccard_threshold]
+    similar, counts = dedup.similar_pairs(hashes, sigs, cfg.jaccard_threshold)
     # the source is ordered by the total order, so a document's index is its rank
     clusters = dedup.cluster(len(hashes), similar, np.arange(len(hashes)))
     rep = clusters.representative
@@ -38,5 +35,5 @@ def run(lake, source, cfg: TransformConfig) -> dict:
     })
     lake.write("near_dup_clusters", table, mode="overwrite")
     dropped = int((rep != np.arange(len(rep))).sum())
-    return {"rows": len(hashes), "candidate_pairs": len(candidates), "similar_pairs": len(similar),
+    return {"rows": len(hashes), **counts,
             "clusters_with_duplicates": int(len(np.unique(rep[clusters.size > 1]))), "dropped": dropped}

@@ -54,7 +54,7 @@ TABLES: list[Table] = [
         key=("repo_id", "path"),
     ),
     Table(
-        "near_dup_clusters", "clean", "Near-duplicate clusters (MinHash LSH, connected components) of the exact-deduped files.",
+        "near_dup_clusters", "clean", "Near-duplicate clusters of the exact-deduped files: exact Jaccard >= threshold to the representative (transforms/dedup.py).",
         cols(_REPO, ("path", "VARCHAR"), ("size", "BIGINT"),
              ("cluster_id", "VARCHAR", "the representative's repo_id:path hashed"),
              ("cluster_size", "INTEGER"), ("is_representative", "BOOLEAN")),
