@@ -4,7 +4,8 @@
 --
 -- A repository enters the corpus only under an allowed SPDX licence (table allowed_licenses); an excluded
 -- one keeps its reason. repo_rank is the corpus-wide total order every duplicate decision uses:
--- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit;
+-- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit
+-- (the one ingest read from git, which --max-commits does not cut off; else the oldest in `commits`);
 -- each names the highest-ranked repository of its group in fork_of.
 WITH github AS (  -- github_repos is keyed by github_id: keep one row per full name, the newest fetch
     SELECT repo_id, stars, pushed_at
@@ -34,7 +35,7 @@ licensed AS (
         coalesce(a.preference, 99) AS license_preference,
         coalesce(g.stars, 0) AS stars,
         coalesce(g.pushed_at, c.committed_at) AS pushed_at,
-        rc.root
+        coalesce(r.root_commit, rc.root) AS root
     FROM repos AS r
     LEFT JOIN allowed_licenses AS a ON a.spdx_id = r.license
     LEFT JOIN github AS g USING (repo_id)

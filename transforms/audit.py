@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from lake import Lake
-from transforms import secrets
+from transforms import leakage, secrets
 
 _CHECKS = {
     "disallowed licence": """
@@ -17,11 +17,6 @@ _CHECKS = {
         FROM (SELECT repo_id, split FROM samples UNION ALL SELECT repo_id, split FROM sft_pairs)
         GROUP BY repo_id HAVING count(DISTINCT split) > 1
     """,
-    "near-duplicate cluster in two splits": """
-        SELECT near_dup_cluster || ': ' || array_to_string(list_sort(list(DISTINCT split)), ', ')
-        FROM samples WHERE near_dup_cluster IS NOT NULL
-        GROUP BY near_dup_cluster HAVING count(DISTINCT split) > 1
-    """,
     "fork in another split than its representative": """
         SELECT r.repo_id || ' (' || s.split || ') forks ' || r.fork_of || ' (' || f.split || ')'
         FROM clean_repos r JOIN repo_splits s USING (repo_id) JOIN repo_splits f ON f.repo_id = r.fork_of
@@ -35,6 +30,7 @@ def audit(lake: Lake) -> list[str]:
     offenders = []
     for check, sql in _CHECKS.items():
         offenders += [f"{check}: {row[0]}" for row in lake.con.execute(sql).fetchall()]
+    offenders += leakage.offenders(lake)
     for table, key, columns in (("samples", "sample_id", ("text",)), ("sft_pairs", "pair_id", ("prompt", "response"))):
         reader = lake.stream(f"SELECT {key}, {', '.join(columns)} FROM {table}", batch_rows=2_000)
         for batch in reader:

@@ -129,7 +129,8 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
             lic = licence.detect(snap.licence_texts, snap.spdx_headers, cache_dir=lake.artifacts("git"))
         outcome["license"] = lic.spdx
         return [{"repo_id": rid, "name": name or opened.name, "version": version, "source": opened.source,
-                 "default_branch": opened.default_branch, "head_commit": head_id, "license": lic.spdx,
+                 "default_branch": opened.default_branch, "head_commit": head_id, "root_commit": walk.root,
+                 "license": lic.spdx,
                  "license_evidence": lic.evidence, "license_score": lic.score,
                  "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}]
 

@@ -13,6 +13,7 @@ TABLES = [
             ("source", "VARCHAR", "local path or URL it was read from"),
             ("default_branch", "VARCHAR"),
             ("head_commit", "VARCHAR"),
+            ("root_commit", "VARCHAR", "first commit of HEAD's first-parent chain, read whatever --max-commits"),
             ("license", "VARCHAR", "SPDX id, or NOASSERTION"),
             ("license_evidence", "VARCHAR", "file the licence was detected from, or 'declared:<source>'"),
             ("license_score", "DOUBLE", "similarity of the evidence to the SPDX text, 0..1"),
