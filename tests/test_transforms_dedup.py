@@ -111,3 +111,39 @@ def test_no_document_at_all_is_no_cluster():
 def test_empty_documents_are_never_near_duplicates():
     got = dedup.near_duplicates(["", "   ", "package a"], rank=np.arange(3))
     assert list(got.size) == [1, 1, 1]
+
+
+def test_the_step_signs_in_worker_processes_as_it_does_in_one_and_verifies_in_bounded_blocks():
+    import pyarrow as pa
+
+    from transforms import near_dedup
+    from transforms.config import TransformConfig
+
+    texts = [_lines(0, 100), _lines(15, 115), _lines(30, 130), _lines(500, 600), ""] + _go_sample(12)
+    batch = pa.table({"repo_id": ["r"] * len(texts), "path": [f"f{i}.go" for i in range(len(texts))],
+                      "size": [len(t) for t in texts], "content": texts})
+
+    def source(rows):
+        return iter(batch.to_batches(max_chunksize=4))  # several batches, several jobs
+
+    cfg = TransformConfig()
+    bands, rows = dedup.recall_lsh_params(0.7, 256)
+    tables = {}
+    for workers in (1, 2):
+        keys: list = []
+        tables[workers] = pa.Table.from_batches(list(near_dedup._band_stream(source, cfg, keys, workers, bands, rows)))
+        assert [k[1] for k in keys] == batch.column("path").to_pylist()
+    assert tables[1].equals(tables[2]) and 4 not in tables[1].column("doc").to_pylist()  # "" has no shingles
+
+    pairs = np.array([[i, j] for i in range(len(texts)) for j in range(i + 1, len(texts)) if texts[i] and texts[j]])
+    reads = []
+
+    def read(docs):
+        reads.append(len(docs))
+        return {int(d): texts[d] for d in docs}
+
+    small = near_dedup.verify_pairs(pairs, read, cfg, block_docs=3)
+    assert max(reads) <= 3 and len(reads) > 10
+    whole = near_dedup.verify_pairs(pairs, lambda docs: {int(d): texts[d] for d in docs}, cfg, block_docs=10_000)
+    truth = {(i, j) for i, j in pairs.tolist() if _jaccard(texts[i], texts[j]) >= 0.7}
+    assert {tuple(p) for p in small.tolist()} == {tuple(p) for p in whole.tolist()} == truth and (0, 1) in truth

@@ -73,7 +73,7 @@ class _TokenHashes(dict):
 
 class ShingleHasher:
     """Text -> the sorted unique 32-bit hashes of its k-token shingles (a quarter of Go's shingles repeat:
-    unique costs what it saves in signatures, and near_dedup holds every file's hashes at once).
+    unique costs what it saves in signatures, and exact Jaccard needs sets).
 
     A shingle's hash is a position-weighted sum of its tokens' hashes, avalanched, top 32 bits.
     A text shorter than k tokens is one shingle; a text without tokens has none.
