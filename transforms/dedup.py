@@ -180,18 +180,24 @@ def candidate_pairs(signatures: np.ndarray, bands: int, rows: int, active: np.nd
     con = duckdb.connect()
     try:
         con.register("buckets", pa.concat_tables(tables))
-        pairs = con.execute("""
-            WITH shared AS (  -- buckets holding more than one document
-                SELECT band, bucket FROM buckets GROUP BY ALL HAVING count(*) > 1
-            ), members AS (
-                SELECT b.band, b.bucket, b.doc FROM buckets b JOIN shared USING (band, bucket)
-            )
-            SELECT DISTINCT x.doc AS a, y.doc AS b
-            FROM members x JOIN members y ON x.band = y.band AND x.bucket = y.bucket AND x.doc < y.doc
-            ORDER BY a, b
-        """).fetchnumpy()
+        return bucket_pairs(con, "buckets")
     finally:
         con.close()
+
+
+def bucket_pairs(con, table: str) -> np.ndarray:
+    """Pairs (a < b) of `doc`s sharing a (band, bucket) row of `table`, by one DuckDB self-join (it spills to
+    disk rather than hold a big corpus in memory)."""
+    pairs = con.execute(f"""
+        WITH shared AS (  -- buckets holding more than one document
+            SELECT band, bucket FROM {table} GROUP BY ALL HAVING count(*) > 1
+        ), members AS (
+            SELECT b.band, b.bucket, b.doc FROM {table} b JOIN shared USING (band, bucket)
+        )
+        SELECT DISTINCT x.doc AS a, y.doc AS b
+        FROM members x JOIN members y ON x.band = y.band AND x.bucket = y.bucket AND x.doc < y.doc
+        ORDER BY a, b
+    """).fetchnumpy()
     return np.stack([pairs["a"], pairs["b"]], axis=1).astype(np.int64) if len(pairs["a"]) else np.empty((0, 2), np.int64)
 
 

@@ -106,18 +106,6 @@ def _band_stream(source, cfg: TransformConfig, keys: list, workers: int, bands: 
     return pa.RecordBatchReader.from_batches(BANDS_SCHEMA, batches())
 
 
-CANDIDATES_SQL = """
-    WITH shared AS (  -- buckets holding more than one document
-        SELECT band, bucket FROM near_dup_bands GROUP BY ALL HAVING count(*) > 1
-    ), members AS (
-        SELECT b.band, b.bucket, b.doc FROM near_dup_bands b JOIN shared USING (band, bucket)
-    )
-    SELECT DISTINCT x.doc AS a, y.doc AS b
-    FROM members x JOIN members y ON x.band = y.band AND x.bucket = y.bucket AND x.doc < y.doc
-    ORDER BY a, b
-"""
-
-
 def _texts(lake, keys: list, docs: np.ndarray) -> dict[int, str]:
     """The content of documents `docs` (indexes into keys), read again from `files`."""
     wanted = pa.table({"doc": docs.astype(np.int64), "repo_id": [keys[d][0] for d in docs],
@@ -162,9 +150,7 @@ def run(lake, source, cfg: TransformConfig, workers: int | None = None) -> dict:
     bands, rows = dedup.recall_lsh_params(cfg.jaccard_threshold, cfg.num_perm)
     keys: list[tuple[str, str, int]] = []
     lake.write("near_dup_bands", _band_stream(source, cfg, keys, workers, bands, rows), mode="overwrite")
-    candidates = lake.con.execute(CANDIDATES_SQL).fetchnumpy()
-    candidates = np.stack([candidates["a"], candidates["b"]], axis=1).astype(np.int64) if len(candidates["a"]) \
-        else np.empty((0, 2), np.int64)
+    candidates = dedup.bucket_pairs(lake.con, "near_dup_bands")
     similar = verify_pairs(candidates, lambda docs: _texts(lake, keys, docs), cfg)
     # the source is ordered by the total order, so a document's index is its rank
     n = len(keys)
