@@ -107,16 +107,14 @@ def _band_stream(source, cfg: TransformConfig, keys: list, workers: int, bands: 
 
 
 def _texts(lake, keys: list, docs: np.ndarray) -> dict[int, str]:
-    """The content of documents `docs` (indexes into keys), read again from `files`."""
-    wanted = pa.table({"doc": docs.astype(np.int64), "repo_id": [keys[d][0] for d in docs],
-                       "path": [keys[d][1] for d in docs]})
-    lake.con.register("__near_dup_wanted", wanted)
-    try:
-        got = lake.con.execute("SELECT w.doc, f.content FROM files AS f JOIN __near_dup_wanted AS w "
-                               "USING (repo_id, path)").to_arrow_table()
-    finally:
-        lake.con.unregister("__near_dup_wanted")
-    return dict(zip(got.column("doc").to_pylist(), got.column("content").to_pylist()))
+    """The content of documents `docs` (indexes into keys), read again from `files`. A filter on the block's
+    repositories and paths, not a join: DuckDB may build a join's hash table from `files`, every content in it."""
+    wanted = {(keys[d][0], keys[d][1]): int(d) for d in docs}
+    repos, paths = sorted({r for r, _ in wanted}), sorted({p for _, p in wanted})
+    got = lake.con.execute("SELECT repo_id, path, content FROM files WHERE list_contains(?, repo_id) "
+                           "AND list_contains(?, path)", [repos, paths]).to_arrow_table()
+    return {wanted[k]: c for k, c in zip(zip(got.column("repo_id").to_pylist(), got.column("path").to_pylist()),
+                                         got.column("content").to_pylist()) if k in wanted}
 
 
 def verify_pairs(candidates: np.ndarray, read_texts, cfg: TransformConfig, block_docs: int = BATCH_FILES) -> np.ndarray:
