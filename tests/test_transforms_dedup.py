@@ -94,6 +94,8 @@ def test_pairs_just_above_the_threshold_are_found_and_counted_exactly():
     hashes = [hasher(t) for t in texts]
     exact = dedup.exact_jaccard(hashes, np.array([[d, 30 + d] for d in range(30)] + [[d, 60 + d] for d in range(30)]))
     assert np.allclose(exact, truth, atol=1e-9)  # 32-bit shingle hashes: no collision on these few shingles
+    pairs = np.array([[d, 30 + d] for d in range(30)] + [[d, 60 + d] for d in range(30)])
+    assert np.array_equal(dedup.exact_jaccard(hashes, pairs, batch_shingles=1), exact)  # one pair per batch
 
 
 def test_the_recall_banding_misses_a_pair_at_the_threshold_rarely():

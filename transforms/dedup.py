@@ -207,11 +207,13 @@ def estimated_jaccard(signatures: np.ndarray, pairs: np.ndarray) -> np.ndarray:
     return (signatures[pairs[:, 0]] == signatures[pairs[:, 1]]).mean(axis=1)
 
 
-def exact_jaccard(hashes: list[np.ndarray], pairs: np.ndarray, batch: int = 200_000) -> np.ndarray:
+def exact_jaccard(hashes: list[np.ndarray], pairs: np.ndarray, batch_shingles: int = 2_000_000) -> np.ndarray:
     """|A & B| / |A | B| of each pair's shingle-hash sets (sorted, unique), counted, not estimated.
 
     Only the documents named in `pairs` are touched: their sets become the rows of one sparse 0/1 matrix, and
-    a batch of pairs is an element-wise product of two row selections, summed per row.
+    a batch of pairs is an element-wise product of two row selections, summed per row. A batch holds at most
+    about `batch_shingles` shingles of each side: the row selections are copies, and near duplicates share
+    documents, so a block of pairs would otherwise copy the same long rows many times over.
     """
     if len(pairs) == 0:
         return np.empty(0)
@@ -223,11 +225,15 @@ def exact_jaccard(hashes: list[np.ndarray], pairs: np.ndarray, batch: int = 200_
     indptr = np.r_[0, np.cumsum(lengths)]
     x = csr_matrix((np.ones(len(flat), dtype=np.int32), columns.ravel(), indptr), shape=(len(docs), columns.max() + 1))
     out = np.empty(len(pairs))
-    for start in range(0, len(pairs), batch):
-        a, b = local[start:start + batch, 0], local[start:start + batch, 1]
+    cost = np.cumsum(np.maximum(lengths[local[:, 0]], lengths[local[:, 1]]))
+    start = 0
+    while start < len(pairs):
+        end = max(start + 1, int(np.searchsorted(cost, (cost[start - 1] if start else 0) + batch_shingles, "right")))
+        a, b = local[start:end, 0], local[start:end, 1]
         inter = np.asarray(x[a].multiply(x[b]).sum(axis=1)).ravel()
         union = lengths[a] + lengths[b] - inter
-        out[start:start + batch] = np.divide(inter, union, out=np.zeros(len(a)), where=union > 0)
+        out[start:end] = np.divide(inter, union, out=np.zeros(len(a)), where=union > 0)
+        start = end
     return out
 
 
