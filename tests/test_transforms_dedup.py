@@ -146,6 +146,10 @@ def test_the_step_signs_in_worker_processes_as_it_does_in_one_and_verifies_in_bo
 
     small = near_dedup.verify_pairs(pairs, read, cfg, block_docs=3)
     assert max(reads) <= 3 and len(reads) > 10
+    reads.clear()
+    sizes = np.array([len(t) for t in texts])
+    by_bytes = near_dedup.verify_pairs(pairs, read, cfg, sizes=sizes, block_bytes=2 * int(sizes.max()))
+    assert max(reads) < len(texts) - 1 and np.array_equal(by_bytes, small)
     whole = near_dedup.verify_pairs(pairs, lambda docs: {int(d): texts[d] for d in docs}, cfg, block_docs=10_000)
     truth = {(i, j) for i, j in pairs.tolist() if _jaccard(texts[i], texts[j]) >= 0.7}
     assert {tuple(p) for p in small.tolist()} == {tuple(p) for p in whole.tolist()} == truth and (0, 1) in truth

@@ -22,7 +22,8 @@ from tqdm import tqdm
 from transforms import dedup
 from transforms.config import TransformConfig
 
-BATCH_FILES = 2_000     # files per signature batch (and per block of re-read candidate texts)
+BATCH_FILES = 2_000     # files per signature batch (and at most per block of re-read candidate texts)
+BLOCK_BYTES = 8 << 20   # text per block of re-read candidate texts: below a signature batch's peak
 _BUCKET_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                         0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
                        dtype=np.uint64)
@@ -117,21 +118,25 @@ def _texts(lake, keys: list, docs: np.ndarray) -> dict[int, str]:
                                          got.column("content").to_pylist()) if k in wanted}
 
 
-def verify_pairs(candidates: np.ndarray, read_texts, cfg: TransformConfig, block_docs: int = BATCH_FILES) -> np.ndarray:
+def verify_pairs(candidates: np.ndarray, read_texts, cfg: TransformConfig, block_docs: int = BATCH_FILES,
+                 sizes: np.ndarray | None = None, block_bytes: int = BLOCK_BYTES) -> np.ndarray:
     """The candidate pairs whose exact Jaccard reaches the threshold. Pairs are taken in blocks touching at most
-    `block_docs` documents, whose texts `read_texts(docs) -> {doc: text}` reads again: memory is one block."""
+    `block_docs` documents (and, with `sizes`, about `block_bytes` of text), whose texts
+    `read_texts(docs) -> {doc: text}` reads again: memory is one block, whatever the corpus."""
     hasher = dedup.ShingleHasher(cfg.shingle_tokens)
     keep = []
     start = 0
     with tqdm(total=len(candidates), desc="near dedup: exact verification", unit=" pairs", leave=False) as bar:
         while start < len(candidates):
             seen: set[int] = set()
-            end = start
+            end, held = start, 0
             while end < len(candidates):
                 new = {int(candidates[end, 0]), int(candidates[end, 1])} - seen
-                if len(seen) + len(new) > max(block_docs, 2):
+                more = 0 if sizes is None else int(sum(sizes[d] for d in new))
+                if end > start and (len(seen) + len(new) > block_docs or held + more > block_bytes):
                     break
                 seen |= new
+                held += more
                 end += 1
             block = candidates[start:end]
             docs = np.unique(block)
@@ -149,7 +154,8 @@ def run(lake, source, cfg: TransformConfig, workers: int | None = None) -> dict:
     keys: list[tuple[str, str, int]] = []
     lake.write("near_dup_bands", _band_stream(source, cfg, keys, workers, bands, rows), mode="overwrite")
     candidates = dedup.bucket_pairs(lake.con, "near_dup_bands")
-    similar = verify_pairs(candidates, lambda docs: _texts(lake, keys, docs), cfg)
+    similar = verify_pairs(candidates, lambda docs: _texts(lake, keys, docs), cfg,
+                           sizes=np.array([k[2] or 0 for k in keys], dtype=np.int64))
     # the source is ordered by the total order, so a document's index is its rank
     n = len(keys)
     clusters = dedup.cluster(n, similar, np.arange(n))
