@@ -1,5 +1,5 @@
 -- model: clean_document_sources
--- reads: files, clean_files, near_dup_clusters, clean_repos, readmes, trees, clean_pulls, github_issues, github_issue_comments, commits, commit_filter
+-- reads: files, clean_files, near_dup_clusters, exact_dups, repo_splits, clean_repos, readmes, trees, clean_pulls, github_issues, github_issue_comments, commits, commit_filter
 -- feeds: documents (a Python step serialises each row with transforms/grammar.py, redacts it, writes documents)
 --
 -- Every document the corpus may train on, one row each, of an allowed repository:
@@ -11,8 +11,30 @@
 --   pull       a pull request with its diff and comments
 --   issue      an issue with its comments
 --   commit     a non-root, non-merge commit with a bounded diff (its message need not pass the SFT rules)
+--
+-- No leakage between splits through the copies dedup dropped: a commit or PR touching a file whose near-dup
+-- cluster (an exact copy: its kept copy's cluster) has members in two splits is left out, and so is such a
+-- path from the structure listing; a commit or PR of val or test whose patch (its changed lines, whitespace
+-- ignored, as `git patch-id`) a train commit or PR also has, cherry-picked or backported, is left out.
 WITH allowed AS (
     SELECT repo_id FROM clean_repos WHERE allowed
+),
+
+file_clusters AS (
+    SELECT repo_id, path, cluster_id FROM near_dup_clusters
+    UNION ALL
+    SELECT e.repo_id, e.path, n.cluster_id
+    FROM exact_dups AS e
+    JOIN near_dup_clusters AS n ON n.repo_id = e.kept_repo_id AND n.path = e.kept_path
+),
+
+cross_split_files AS (
+    SELECT repo_id, path
+    FROM file_clusters
+    WHERE cluster_id IN (
+        SELECT cluster_id FROM file_clusters JOIN repo_splits USING (repo_id)
+        GROUP BY cluster_id HAVING count(DISTINCT split) > 1
+    )
 ),
 
 -- read twice (package_docs and the files themselves): not materialised, or DuckDB would hold every content
@@ -54,12 +76,15 @@ structure_docs AS (
     FROM trees AS t
     JOIN allowed USING (repo_id)
     WHERE t.kind = 'blob'
+        AND NOT EXISTS (SELECT 1 FROM cross_split_files AS x WHERE x.repo_id = t.repo_id AND x.path = t.path)
     GROUP BY t.repo_id
 ),
 
-pull_docs AS (
-    SELECT 'pull', source_table, repo_id, NULL, NULL, "commit", number, NULL, body, title, paths,
-           CASE WHEN length(diff) <= getvariable('max_diff_bytes') THEN diff END, comments, NULL
+pull_docs AS (  -- named: `changes` reads it by name
+    SELECT 'pull' AS kind, source_table, repo_id, NULL AS path, NULL AS language, "commit", number AS pr_number,
+           NULL AS issue_number, body AS content, title, paths,
+           CASE WHEN length(diff) <= getvariable('max_diff_bytes') THEN diff END AS diff, comments,
+           NULL AS near_dup_cluster
     FROM clean_pulls
 ),
 
@@ -87,12 +112,29 @@ commit_docs AS (
     JOIN commit_filter AS f USING (repo_id, commit_id)
     WHERE f.drop_rule IS NULL OR f.drop_rule NOT IN
         ('license', 'root_commit', 'merge', 'empty_diff', 'diff_too_large', 'too_many_files')
+),
+
+changes AS (
+    SELECT d.*, s.split, md5(nullif(array_to_string(list_transform(
+               list_filter(string_split(d.diff, chr(10)),
+                           l -> regexp_matches(l, '^[+-]') AND NOT regexp_matches(l, '^(\+\+\+|---) ')),
+               l -> regexp_replace(l, '[\t\f\r ]+', '', 'g')), chr(10)), '')) AS patch_id
+    FROM (SELECT * FROM pull_docs UNION ALL SELECT * FROM commit_docs) AS d
+    JOIN repo_splits AS s USING (repo_id)
+    WHERE NOT EXISTS (SELECT 1 FROM cross_split_files AS x
+                      WHERE x.repo_id = d.repo_id AND list_contains(d.paths, x.path))
+),
+
+unleaked_changes AS (
+    SELECT * EXCLUDE (split, patch_id)
+    FROM changes AS c
+    WHERE c.split = 'train' OR c.patch_id IS NULL
+        OR NOT EXISTS (SELECT 1 FROM changes AS t WHERE t.split = 'train' AND t.patch_id = c.patch_id)
 )
 
 SELECT * FROM file_docs
 UNION ALL SELECT * FROM package_docs
 UNION ALL SELECT * FROM readme_docs
 UNION ALL SELECT * FROM structure_docs
-UNION ALL SELECT * FROM pull_docs
 UNION ALL SELECT * FROM issue_docs
-UNION ALL SELECT * FROM commit_docs
+UNION ALL SELECT * FROM unleaked_changes

@@ -31,8 +31,11 @@ merged AS (
         coalesce(h.title, g.title) AS title,
         coalesce(h.body, g.body) AS body,
         coalesce(list_transform(g.changes, c -> c.path), list_transform(h.changed_files, c -> c.path)) AS paths,
-        coalesce(g.diff, array_to_string(list_transform(h.changed_files,
-            c -> 'diff --git a/' || c.path || ' b/' || c.path || chr(10) || coalesce(c.patch, '')), chr(10))) AS diff,
+        -- a file the API gave no patch for (binary, too large, or patches not fetched) adds no header of its
+        -- own: `diff --git` lines alone would pass for code. No patch at all: no diff, so no <DIFF> region.
+        coalesce(g.diff, nullif(array_to_string(list_transform(
+            list_filter(h.changed_files, c -> trim(coalesce(c.patch, '')) <> ''),
+            c -> 'diff --git a/' || c.path || ' b/' || c.path || chr(10) || c.patch), chr(10)), '')) AS diff,
         coalesce(g.diff_truncated, false) AS diff_truncated,
         coalesce(g.merge_commit, g.head_commit, h.head_oid) AS "commit",
         list_transform(list_filter(g.commits, c -> NOT starts_with(c.message, 'Merge ')), c -> trim(c.message))

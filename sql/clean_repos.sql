@@ -7,7 +7,8 @@
 -- allowed_licenses (MIT AND GPL-3.0-only needs both, MIT OR GPL-3.0-only either); an excluded one keeps its
 -- reason. `scopes` carries every path scope with its own decision: clean_files and gold_samples give each
 -- file the scope with the longest prefix of its path (a repository without scope rows has one, its licence). repo_rank is the corpus-wide total order every duplicate decision uses:
--- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit;
+-- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit
+-- (the one ingest read from git, which --max-commits does not cut off; else the oldest in `commits`);
 -- each names the highest-ranked repository of its group in fork_of.
 WITH github AS (  -- github_repos is keyed by github_id: keep one row per full name, the newest fetch
     SELECT repo_id, stars, pushed_at
@@ -61,7 +62,7 @@ licensed AS (
         coalesce(path_scopes, [{'prefix': '', 'license': r.license, 'allowed': a.spdx_id IS NOT NULL}]) AS scopes,
         coalesce(g.stars, 0) AS stars,
         coalesce(g.pushed_at, c.committed_at) AS pushed_at,
-        rc.root
+        coalesce(r.root_commit, rc.root) AS root
     FROM repos AS r
     LEFT JOIN allowed_licenses AS a ON a.spdx_id = r.license
     LEFT JOIN path_scopes USING (repo_id)

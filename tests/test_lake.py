@@ -170,22 +170,28 @@ def test_runs_records_command_without_secrets(lake):
 
 
 WRITER = """
-import sys
+import os, sys, time
 from lake import Lake
 from tests.lakefill import files_sql
 lk = Lake(sys.argv[1])
+while not os.path.exists(sys.argv[3]):  # the reader has seen the first generation: each commit is now observable
+    time.sleep(0.01)
 for i in range(int(sys.argv[2])):
     lk.write("files", files_sql("a/x", 500, marker=f"gen{i:04d}"))
 """
 
 READER = """
-import sys, json
+import sys, json, time
 from lake import Lake
 lk = Lake(sys.argv[1], create=False)
+lk.con.execute("SET enable_progress_bar = false")  # a slow query would print a bar into the JSON on stdout
 seen = []
-for _ in range(int(sys.argv[2])):
+deadline = time.monotonic() + 120
+while len(seen) < int(sys.argv[2]) or (len({s[2] for s in seen}) < 3 and time.monotonic() < deadline):
     r = lk.con.execute("SELECT count(*), count(DISTINCT commit), min(commit) FROM files").fetchone()
     seen.append(list(r))
+    if len(seen) == 1:
+        open(sys.argv[3], "w").close()
 print(json.dumps(seen))
 """
 
@@ -194,15 +200,18 @@ print(json.dumps(seen))
 def test_reader_never_sees_a_partial_commit(tmp_path):
     path = str(tmp_path / "lake")
     Lake(path).write("files", files_sql("a/x", 500, marker="gen-init"))
-    writer = _py(WRITER, path, "15")
-    reader = _py(READER, path, "60", stdout=subprocess.PIPE)
+    ready = str(tmp_path / "reader-ready")
+    reader = _py(READER, path, "60", ready, stdout=subprocess.PIPE)
+    writer = _py(WRITER, path, "15", ready)
     out, _ = reader.communicate(timeout=300)
     assert writer.wait(timeout=300) == 0 and reader.returncode == 0
     import json
-    seen = json.loads(out)
+    seen = json.loads(out.splitlines()[-1])
     # every observation is exactly one whole commit: 500 rows, all from one generation
     assert all(n == 500 and distinct == 1 for n, distinct, _ in seen), seen
-    assert len({gen for *_, gen in seen}) >= 1
+    # and it saw the writer's commits land: the first generation, then the writer's
+    generations = [gen for *_, gen in seen]
+    assert generations[0] == "gen-init" and len(set(generations)) >= 2, generations
 
 
 @pytest.mark.slow
@@ -224,7 +233,10 @@ print("committed", flush=True)
             p.stat().st_size > 0 for p in files.rglob("*.parquet") if "before" not in p.name):
         time.sleep(0.02)
     big.send_signal(signal.SIGKILL)
-    big.wait()
+    out, _ = big.communicate()
+    # it died by the signal, mid-write: data files on disk, no commit reported
+    assert big.returncode == -signal.SIGKILL and b"committed" not in out
+    assert any(p.stat().st_size > 0 for p in files.rglob("*.parquet") if "before" not in p.name)
     with Lake(path) as lk:
         state = lk.query("SELECT count(*) n, min(commit) c FROM files").to_pylist()[0]
         assert state in ({"n": 100, "c": "before"}, {"n": 3_000_000, "c": "during"})

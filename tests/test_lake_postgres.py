@@ -71,6 +71,7 @@ def test_writer_killed_mid_commit_leaves_nothing_visible(pg_lake):
         time.sleep(0.02)
     p.send_signal(signal.SIGKILL)
     p.wait()
+    assert p.returncode == -signal.SIGKILL  # killed mid-write, not finished before the signal
     with Lake(spec, data_path=data) as lk:
         state = lk.query("SELECT count(*) n, min(commit) c FROM files").to_pylist()[0]
         assert state in ({"n": 10, "c": "before"}, {"n": 2_000_000, "c": "during"})

@@ -15,7 +15,7 @@ import pytest
 from lake import Lake
 from tests.test_tokenizer import ROOT, go_corpus_files, sample_rows
 from transforms.packer import PackConfig, pack, verify_shards
-from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for
+from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, sha256_file
 from transforms.tokenizer import load_tokenizer, train_tokenizer
 
 SHARD_BYTES = 300_000  # small shards, so that the bigger (split, category) groups of the 1.7 MB corpus have several
@@ -120,7 +120,7 @@ def test_pack_again_skips_complete_shards_and_repacks_a_corrupted_one(tmp_path, 
         data = bytearray(bin_path.read_bytes())
         data[len(data) // 2] ^= 0xFF
         bin_path.write_bytes(bytes(data))
-        with pytest.raises(ShardError, match=f"shard .*{victim['path']}: checksum mismatch"):
+        with pytest.raises(ShardError, match=f"shard .*{victim['path']}: {Path(victim['path']).name}.bin checksum mismatch"):
             verify_shards(lk)
         repaired = pack(lk, cfg)
         assert repaired.repaired == repaired.packed == [victim["shard_id"]]
@@ -144,6 +144,31 @@ def test_pack_verify_names_a_truncated_shard_in_one_line(tmp_path, capsys):
     assert err.count("\n") == 0 and victim in err and "truncated" in err
 
 
+def test_pack_verify_names_a_corrupted_index_or_docs_file_in_one_line(tmp_path, capsys):
+    from transforms.pack_cli import main
+    path = build_lake(tmp_path / "lake", go_corpus_files()[:30], vocab=600)
+    assert main(["pack", "--seq-len", "64", "--workers", "1", "--lake", str(path)]) == 0
+    with Lake(path) as lk:
+        row = lk.query("SELECT path, dtype FROM shards ORDER BY shard_id LIMIT 1").to_pylist()[0]
+    stem = path / row["path"]
+    for suffix in (".idx.npy", ".docs.parquet"):
+        f = stem.with_suffix(suffix)
+        good = f.read_bytes()
+        bad = bytearray(good)
+        bad[len(bad) // 2] ^= 0x01  # one bit, inside the data: the file still opens
+        f.write_bytes(bytes(bad))
+        capsys.readouterr()
+        assert main(["pack", "--verify", "--lake", str(path)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0 and f"{stem.name}{suffix} checksum mismatch" in err, err
+        f.write_bytes(good)
+    assert main(["pack", "--verify", "--lake", str(path)]) == 0
+    docs = stem.with_suffix(".docs.parquet")
+    docs.write_bytes(docs.read_bytes()[:-12])  # the footer gone: not a parquet file any more
+    with pytest.raises(ShardError, match=f"shard .*{stem.name}: cannot read {stem.name}.docs.parquet"):
+        ShardReader(stem, row["dtype"]).sample_ids()
+
+
 def test_pack_cli_without_a_tokenizer_exits_2_with_one_line(lake, capsys):
     from transforms.pack_cli import main
     assert main(["pack", "--seq-len", "64", "--lake", str(lake.root)]) == 2
@@ -156,6 +181,8 @@ def test_shard_writer_keeps_uint32_ids_above_the_uint16_range(tmp_path):
     w = ShardWriter(tmp_path / "s" / "00000", dtype_for(100_000))
     w.add(np.array([70_000, 99_999, 3, 5, 3], np.int64), np.array([3, 2]), ["a", "b"])
     sha = w.close()
+    assert w.checksums == {"sha256": sha, **{f"{k}_sha256": sha256_file(tmp_path / "s" / f"00000.{ext}")
+                                             for k, ext in (("idx", "idx.npy"), ("docs", "docs.parquet"))}}
     r = ShardReader(tmp_path / "s" / "00000", "uint32")
     assert r.tokens.tolist() == [70_000, 99_999, 3, 5, 3] and r.offsets.tolist() == [0, 3, 5]
     assert r.sample_ids() == ["a", "b"] and r.document_of(3) == 1 and len(sha) == 64

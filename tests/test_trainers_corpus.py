@@ -1,17 +1,14 @@
-"""A real Go corpus for the trainer tests: GOROOT files as `samples`, the real tokenizer, shards in the
-documented format (transforms/shard_format.py) with their `shards` rows. Uses `python -m transforms pack`'s
-packer when it is there; until then writes the same format here."""
+"""A real Go corpus for the trainer tests: GOROOT files as `samples`, the real tokenizer, and shards with their
+`shards` rows packed by the project's own packer (transforms/packer.py), so the trainers read what they will
+read in production."""
 from __future__ import annotations
 
 import hashlib
 import subprocess
-from datetime import datetime, timezone
 from pathlib import Path
 
-import numpy as np
-
 from tests.lakefill import row
-from transforms.shard_format import ShardReader, dtype_for, sha256_file, verify, write_docs
+from transforms.shard_format import ShardReader, verify_row
 
 
 def goroot() -> Path:
@@ -49,50 +46,15 @@ def go_samples(max_files: int, max_file_bytes: int, val_fraction: float = 0.1, s
     return out
 
 
-def pack(lake, tok, max_tokens_per_shard: int = 1 << 22) -> list[dict]:
-    """Shards of every (split, category) of `samples`, in sample_id order, with their `shards` rows."""
-    snapshot = lake.snapshot()
-    base = lake.artifacts("shards") / tok.tokenizer_id / str(snapshot)
-    dtype = dtype_for(tok.vocab_size)
-    rows = []
-    groups = lake.query("SELECT DISTINCT split, category FROM samples ORDER BY split, category").to_pylist()
-    for g in groups:
-        docs = lake.query("SELECT sample_id, text FROM samples WHERE split = ? AND category = ? ORDER BY sample_id",
-                          [g["split"], g["category"]]).to_pylist()
-        chunks, current = [], []
-        size = 0
-        for d in docs:
-            ids = tok.encode(d["text"]) + [tok.eos_id]
-            current.append((d["sample_id"], ids))
-            size += len(ids)
-            if size >= max_tokens_per_shard:
-                chunks.append(current)
-                current, size = [], 0
-        if current:
-            chunks.append(current)
-        for n, chunk in enumerate(chunks):
-            stem = base / g["split"] / g["category"] / f"{n:05d}"
-            stem.parent.mkdir(parents=True, exist_ok=True)
-            flat = np.concatenate([np.asarray(ids, dtype=dtype) for _, ids in chunk])
-            flat.tofile(stem.with_suffix(".bin"))
-            np.save(stem.with_suffix(".idx.npy"), np.concatenate([[0], np.cumsum([len(i) for _, i in chunk])]).astype(np.int64))
-            write_docs(stem, [sid for sid, _ in chunk])
-            rows.append(row("shards", shard_id=f"{tok.tokenizer_id}/{snapshot}/{g['split']}/{g['category']}/{n:05d}",
-                            path=stem.relative_to(lake.root).as_posix(), split=g["split"], category=g["category"],
-                            dtype=dtype.name, tokens=int(len(flat)), documents=len(chunk),
-                            sha256=sha256_file(stem.with_suffix(".bin")), tokenizer_id=tok.tokenizer_id,
-                            lake_snapshot=snapshot, created_at=datetime.now(timezone.utc)))
-    lake.write("shards", rows, mode="scope")
-    return rows
-
-
 def build_go_lake(lake, max_files: int = 400, max_file_bytes: int = 6000, vocab_size: int = 512,
                   stride: int = 7) -> dict:
-    """samples -> tokenizer -> shards in `lake`; returns the shards rows."""
+    """samples -> tokenizer -> shards in `lake`; returns the tokenizer and the shards rows."""
+    from transforms.packer import PackConfig, pack
     from transforms.tokenizer import train_tokenizer
     lake.write("samples", go_samples(max_files, max_file_bytes, stride=stride), mode="overwrite")
     tok = train_tokenizer(lake, vocab_size, sample_bytes=2_000_000, progress=False)
-    return {"tokenizer": tok, "shards": pack(lake, tok)}
+    result = pack(lake, PackConfig(seq_len=256, tokenizer_id=tok.tokenizer_id, workers=1, progress=False))
+    return {"tokenizer": tok, "shards": result.rows}
 
 
 def test_trainers_corpus_shards_hold_every_sample_in_order(lake):
@@ -102,7 +64,7 @@ def test_trainers_corpus_shards_hold_every_sample_in_order(lake):
     seen = 0
     for s in built["shards"]:
         stem = lake.root / s["path"]
-        verify(stem, s["sha256"])
+        verify_row(stem, s)
         reader = ShardReader(stem, s["dtype"])
         ids = reader.sample_ids()
         assert reader.documents == len(ids) == s["documents"]

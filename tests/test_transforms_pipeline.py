@@ -357,12 +357,12 @@ def test_github_pulls_issues_and_reviews_become_samples_and_explanation_pairs(gi
     code = build_repo(tmp_path / "widget", {"main.go": go_source("widget")})
     with Lake(tmp_path / "lake") as lake:
         ingest_repo(lake, code.path, name="acme/widget", license="MIT", progress=False)
-        RepoCollector(lake, client_for(gh, lake)).fetch("acme/widget")
+        RepoCollector(lake, client_for(gh, lake), patches_via_rest=True).fetch("acme/widget")
         run(lake)
         humans = {p.number for p in model.pulls if p.author in F.HUMANS}
         pulls = q(lake, "SELECT pr_number, category, text FROM samples WHERE source_table = 'github_pulls'")
         assert {p["pr_number"] for p in pulls} == humans and humans
-        assert all(p["category"] == "MIX" and "<DIFF>" in p["text"] for p in pulls)
+        assert all(p["category"] == "MIX" and "<DIFF>" in p["text"] for p in pulls)  # the patches from REST
         texts = "".join(p["text"] for p in pulls)
         assert "<COMMENT>\ngithub-actions:" not in texts and "<COMMENT>\n" in texts  # bots' comments left out
         issues = q(lake, "SELECT issue_number, category_rule FROM samples WHERE source_table = 'github_issues'")
@@ -372,3 +372,28 @@ def test_github_pulls_issues_and_reviews_become_samples_and_explanation_pairs(gi
         assert pairs and {p["pr_number"] for p in pairs} <= humans
         assert all(p["prompt"].startswith("<PR_TITLE>") and p["response"] for p in pairs)
         assert cli(["audit", "--lake", str(lake.root)]) == 0
+
+
+def test_api_only_pulls_without_patches_get_no_diff_region_and_a_lake_without_files_runs(tmp_path):
+    """No file at all to near-dedup (this used to crash the step), and pull requests seen only through the
+    API: one with no patch (GraphQL gives none), one with a patch for one of its two files."""
+    from tests.lakefill import row
+
+    def changed(path, patch):
+        return {"path": path, "additions": 1, "deletions": 1, "change": "MODIFIED", "patch": patch}
+
+    patch = "@@ -1,3 +1,3 @@\n package a\n-var n = 1\n+var n = 2\n"
+    with Lake(tmp_path / "lake") as lake:
+        lake.write("repos", [row("repos", repo_id="acme/api", name="acme/api", license="MIT")])
+        lake.write("github_pulls", [
+            row("github_pulls", repo_id="acme/api", number=1, title="Rename the flag", body="It reads better.",
+                author="jane", changed_files=[changed("a.go", None), changed("b.go", None)]),
+            row("github_pulls", repo_id="acme/api", number=2, title="Bump n", body="Two is right.", author="jane",
+                changed_files=[changed("a.go", patch), changed("logo.png", None)]),
+        ])
+        reports = {r.name: r for r in run(lake)}
+        assert reports["near_dedup"].action == "ran" and lake.count("near_dup_clusters") == 0
+        texts = {r["pr_number"]: r["text"] for r in q(lake, "SELECT pr_number, text FROM samples")}
+        assert "<DIFF>" not in texts[1] and "diff --git" not in texts[1] and "<FILES>\na.go\nb.go\n" in texts[1]
+        diff = texts[2].split("<DIFF>\n", 1)[1]
+        assert diff.startswith("diff --git a/a.go b/a.go\n@@ -1,3 +1,3 @@") and "logo.png" not in diff

@@ -3,18 +3,13 @@ from __future__ import annotations
 
 from lake import Lake
 from lake.licences import allowed
-from transforms import secrets_audit
+from transforms import leakage, secrets_audit
 
 _CHECKS = {
     "repository in two splits": """
         SELECT repo_id || ': ' || array_to_string(list_sort(list(DISTINCT split)), ', ')
         FROM (SELECT repo_id, split FROM samples UNION ALL SELECT repo_id, split FROM sft_pairs)
         GROUP BY repo_id HAVING count(DISTINCT split) > 1
-    """,
-    "near-duplicate cluster in two splits": """
-        SELECT near_dup_cluster || ': ' || array_to_string(list_sort(list(DISTINCT split)), ', ')
-        FROM samples WHERE near_dup_cluster IS NOT NULL
-        GROUP BY near_dup_cluster HAVING count(DISTINCT split) > 1
     """,
     "fork in another split than its representative": """
         SELECT r.repo_id || ' (' || s.split || ') forks ' || r.fork_of || ' (' || f.split || ')'
@@ -43,6 +38,7 @@ def audit(lake: Lake) -> list[str]:
     offenders = _disallowed_licences(lake)
     for check, sql in _CHECKS.items():
         offenders += [f"{check}: {row[0]}" for row in lake.con.execute(sql).fetchall()]
+    offenders += leakage.offenders(lake)
     offenders += secrets_audit.scan(_gold_texts(lake))
     return offenders
 

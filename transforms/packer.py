@@ -45,7 +45,7 @@ from typing import Iterator
 
 import numpy as np
 
-from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify
+from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify_row
 from transforms.tokenizer import Tokenizer, load_tokenizer
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # split and category become folder names
@@ -257,7 +257,7 @@ def _is_complete(lake, row: dict | None, plan: ShardPlan) -> bool | None:
         return False
     stem = Path(lake.root) / row["path"]
     try:
-        verify(stem, row["sha256"], row["tokens"], row["dtype"])
+        verify_row(stem, row)
         reader = ShardReader(stem, row["dtype"])
         if reader.documents != plan.documents or not stem.with_suffix(".docs.parquet").exists():
             return None
@@ -331,9 +331,9 @@ def _pack_shards(lake, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dtype, s
                 if writer.documents != plan.documents:
                     raise ShardError(f"shard {shard_id}: planned {plan.documents} documents, read "
                                      f"{writer.documents} (samples changed under the snapshot?)")
-                sha = writer.close()
+                writer.close()
                 row = {**asdict(plan), "shard_id": shard_id, "path": writer.stem.relative_to(lake.root).as_posix(),
-                       "dtype": dtype.name, "tokens": writer.tokens, "documents": writer.documents, "sha256": sha,
+                       "dtype": dtype.name, "tokens": writer.tokens, "documents": writer.documents, **writer.checksums,
                        "tokenizer_id": tok.tokenizer_id, "lake_snapshot": snapshot, "seq_len": cfg.seq_len,
                        "created_at": created}
                 row.pop("index")
@@ -360,7 +360,7 @@ def verify_shards(lake, tokenizer_id: str | None = None) -> list[dict]:
                       [pick[0]["tokenizer_id"], pick[0]["lake_snapshot"]]).to_pylist()
     for r in rows:
         stem = Path(lake.root) / r["path"]
-        verify(stem, r["sha256"], r["tokens"], r["dtype"])
+        verify_row(stem, r)
         reader = ShardReader(stem, r["dtype"])
         if reader.documents != r["documents"]:
             raise ShardError(f"shard {stem}: index has {reader.documents} documents, the manifest says {r['documents']}")

@@ -59,7 +59,7 @@ def steps() -> list[Step]:
         _sql_step("clean_splits"),
         _sql_step("clean_files"),
         _sql_step("clean_exact_dedup"),
-        _python_step("near_dedup", "clean_dedup_candidates", ("near_dup_clusters",), near_dedup.run),
+        _python_step("near_dedup", "clean_dedup_candidates", ("near_dup_bands", "near_dup_clusters"), near_dedup.run),
         _sql_step("clean_commit_filter"),
         _sql_step("clean_pulls"),
         _python_step("documents", "clean_document_sources", ("documents",), documents.build_documents),

@@ -8,7 +8,7 @@ A shard is three files sharing a stem, e.g. artifacts/shards/<tokenizer>/<snapsh
 - `00000.docs.parquet`: one row per document, in order: `sample_id`, so a token resolves to its sample and,
   through `samples`, to repository, licence, commit and path.
 The `shards` table records path (the stem, relative to the lake root), dtype, tokens, documents and the
-sha256 of the .bin; `verify` checks it.
+sha256 of each of the three files (`sha256` the .bin, `idx_sha256`, `docs_sha256`); `verify` checks them.
 
 Reading one without this module: `np.memmap(stem + ".bin", dtype=row.dtype, mode="r")` is a nanoGPT-style
 token stream (sample random windows of seq_len + 1 tokens from it); `np.load(stem + ".idx.npy")` gives the
@@ -79,13 +79,20 @@ class ShardReader:
         return int(np.searchsorted(self.offsets, token_index, side="right") - 1)
 
     def sample_ids(self) -> list[str]:
-        return pq.read_table(self.stem.with_suffix(".docs.parquet"), columns=["sample_id"]).column(0).to_pylist()
+        path = self.stem.with_suffix(".docs.parquet")
+        try:
+            return pq.read_table(path, columns=["sample_id"]).column(0).to_pylist()
+        except (OSError, pa.ArrowException) as e:
+            raise ShardError(f"shard {self.stem}: cannot read {path.name} ({str(e).splitlines()[0]})") from None
 
 
-def verify(stem: Path, sha256: str, tokens: int | None = None, dtype: str | np.dtype | None = None) -> None:
-    """Raise ShardError naming the shard if its .bin is missing, truncated or altered.
+def verify(stem: Path, sha256: str, tokens: int | None = None, dtype: str | np.dtype | None = None, *,
+           idx_sha256: str | None = None, docs_sha256: str | None = None) -> None:
+    """Raise ShardError naming the shard and the file if one is missing, truncated or altered.
 
-    With `tokens` and `dtype` (the manifest row's), a truncated .bin is named as such before hashing it."""
+    With `tokens` and `dtype` (the manifest row's), a truncated .bin is named as such before hashing it. The
+    .idx.npy and .docs.parquet are checked when their checksums are given (rows packed before they were kept
+    have none)."""
     path = Path(stem).with_suffix(".bin")
     if not path.exists():
         raise ShardError(f"shard {stem}: {path.name} is missing")
@@ -93,9 +100,22 @@ def verify(stem: Path, sha256: str, tokens: int | None = None, dtype: str | np.d
         size, want = path.stat().st_size, int(tokens) * np.dtype(dtype).itemsize
         if size != want:
             raise ShardError(f"shard {stem}: {path.name} has {size} bytes, the manifest says {want}: truncated or altered")
-    digest = sha256_file(path)
-    if digest != sha256:
-        raise ShardError(f"shard {stem}: checksum mismatch (expected {sha256[:12]}, got {digest[:12]}): corrupted or truncated")
+    for suffix, expected in ((".bin", sha256), (".idx.npy", idx_sha256), (".docs.parquet", docs_sha256)):
+        if expected is None:
+            continue
+        path = Path(stem).with_suffix(suffix)
+        if not path.exists():
+            raise ShardError(f"shard {stem}: {path.name} is missing")
+        digest = sha256_file(path)
+        if digest != expected:
+            raise ShardError(f"shard {stem}: {path.name} checksum mismatch (expected {expected[:12]}, "
+                             f"got {digest[:12]}): corrupted or truncated")
+
+
+def verify_row(stem: Path, row: dict) -> None:
+    """`verify` against a `shards` row, every checksum it has."""
+    verify(stem, row["sha256"], row["tokens"], row["dtype"], idx_sha256=row.get("idx_sha256"),
+           docs_sha256=row.get("docs_sha256"))
 
 
 def write_docs(stem: Path, sample_ids: list[str]) -> None:
@@ -145,13 +165,16 @@ class ShardWriter:
         return len(self._sample_ids)
 
     def close(self) -> str:
-        """Finish the shard; returns the sha256 of its .bin."""
+        """Finish the shard; returns the sha256 of its .bin (`checksums` then holds all three)."""
         self._bin.close()
         offsets = np.concatenate([np.zeros(1, np.int64), *self._ends])
         with open(_tmp(self.stem.with_suffix(".idx.npy")), "wb") as f:
             np.save(f, offsets)
         pq.write_table(pa.table({"sample_id": pa.array(self._sample_ids, pa.string())}),
                        _tmp(self.stem.with_suffix(".docs.parquet")))
+        self.checksums = {"sha256": self._sha.hexdigest(),
+                          "idx_sha256": sha256_file(_tmp(self.stem.with_suffix(".idx.npy"))),
+                          "docs_sha256": sha256_file(_tmp(self.stem.with_suffix(".docs.parquet")))}
         for final in shard_files(self.stem):
             os.replace(_tmp(final), final)
         return self._sha.hexdigest()

@@ -19,6 +19,7 @@ from ingest.git.diffs import tree_diff
 class Walk:
     order: list[str] = field(default_factory=list)          # newest first, topological
     messages: dict[str, str] = field(default_factory=dict)   # first-parent (default branch) commit -> message
+    root: str | None = None   # where the first-parent chain starts: what forks share, read whatever --max-commits
     errors: list[tuple[str, str]] = field(default_factory=list)
 
 
@@ -42,6 +43,8 @@ def walk(repo: pygit2.Repository, head: pygit2.Oid) -> Walk:
             break
         out.messages[str(c.id)] = _text(c.raw_message)
         oid = c.parent_ids[0] if c.parent_ids else None
+        if oid is None:
+            out.root = str(c.id)
     return out
 
 

@@ -139,7 +139,7 @@ def _ingest_opened(lake, opened: OpenedRepo, cfg: IngestConfig, *, name, version
         root = scopes[0]
         outcome["license"] = root.license
         return [{"repo_id": rid, "name": name or opened.name, "version": version, "source": opened.source,
-                 "default_branch": opened.default_branch, "head_commit": head_id, "license": root.license,
+                 "default_branch": opened.default_branch, "head_commit": head_id, "root_commit": walk.root, "license": root.license,
                  "license_evidence": root.evidence, "license_score": root.score, "github_license": github_license,
                  "go_module": go_module or snap.go_module, "refs_fingerprint": fp, "fetched_at": now}]
 

@@ -13,6 +13,7 @@ TABLES = [
             ("source", "VARCHAR", "URL (no credentials) or absolute local path it was read from; 'lake:PATH' inside the lake"),
             ("default_branch", "VARCHAR"),
             ("head_commit", "VARCHAR"),
+            ("root_commit", "VARCHAR", "first commit of HEAD's first-parent chain, read whatever --max-commits"),
             ("license", "VARCHAR", "SPDX expression of the root scope (license_scopes prefix ''), or NOASSERTION"),
             ("license_evidence", "VARCHAR", "file(s) the licence was detected from, or 'declared:<source>'"),
             ("license_score", "DOUBLE", "similarity of the evidence to the SPDX text, 0..1"),

@@ -56,7 +56,14 @@ TABLES: list[Table] = [
         key=("repo_id", "path"),
     ),
     Table(
-        "near_dup_clusters", "clean", "Near-duplicate clusters (MinHash LSH, connected components) of the exact-deduped files.",
+        "near_dup_bands", "clean", "LSH band hashes of each near-dedup candidate file (transforms/near_dedup.py): "
+        "files sharing a (band, bucket) are candidates, verified exactly.",
+        cols(("doc", "BIGINT", "the file's index in the near-dedup order (near_dup_clusters, by repository rank, path)"),
+             ("band", "SMALLINT"), ("bucket", "BIGINT", "the band's MinHash values hashed to 64 bits")),
+        key=("doc", "band"),
+    ),
+    Table(
+        "near_dup_clusters", "clean", "Near-duplicate clusters of the exact-deduped files: exact Jaccard >= threshold to the representative (transforms/dedup.py).",
         cols(_REPO, ("path", "VARCHAR"), ("size", "BIGINT"),
              ("cluster_id", "VARCHAR", "the representative's repo_id:path hashed"),
              ("cluster_size", "INTEGER"), ("is_representative", "BOOLEAN")),
