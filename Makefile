@@ -46,6 +46,7 @@ demo: setup
 	$(PY) -m lake tables --lake $(LAKE)
 	$(PY) -m lake sql "SELECT command, status, rows_written, round(epoch(ended_at - started_at), 1) AS seconds, snapshot_id FROM runs ORDER BY started_at" --lake $(LAKE)
 	$(PY) -m lake sql "SELECT system, metric, category, round(value, 3) AS value, n FROM evals WHERE suite = 'lm' AND metric = 'bits_per_byte' ORDER BY category, value" --lake $(LAKE)
+	$(PY) -m lake sql "SELECT suite, metric, category, round(value, 3) AS value, n FROM evals WHERE suite = 'fim' AND eval_run = (SELECT eval_run FROM evals WHERE suite = 'fim' ORDER BY created_at DESC LIMIT 1) ORDER BY category, metric" --lake $(LAKE)
 
 clean:
 	rm -rf $(LAKE) runs/tiny-cpu

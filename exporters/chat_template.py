@@ -8,7 +8,7 @@ server applies); the Go-template form goes into the Ollama Modelfile. Both must 
 """
 from __future__ import annotations
 
-from transforms.grammar import EOS
+from transforms.grammar import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
 PROMPT, RESPONSE = "<PROMPT>", "<RESPONSE>"
 
@@ -21,12 +21,16 @@ JINJA = (
 )
 
 # Ollama's TEMPLATE is a Go text/template over .Messages; the generation prompt is always open at the end.
-OLLAMA = (
+OLLAMA_CHAT = (
     "{{- range .Messages }}"
     '{{- if eq .Role "assistant" }}' + RESPONSE + "{{ .Content }}" + EOS +
     "{{- else }}" + PROMPT + "{{ .Content }}{{ end }}"
     "{{- end }}" + RESPONSE
 )
+# A generate request with a `suffix` (editor completion) renders .Prompt and .Suffix as the infill prompt of
+# transforms/grammar.py fim_prompt; Ollama accepts `suffix` only for a template that mentions .Suffix.
+OLLAMA_INFILL = FIM_PREFIX + "{{ .Prompt }}" + FIM_SUFFIX + "{{ .Suffix }}" + FIM_MIDDLE
+OLLAMA = "{{- if .Suffix }}" + OLLAMA_INFILL + "{{- else }}" + OLLAMA_CHAT + "{{- end }}"
 
 # A completion stops where a new turn or document would begin.
 STOP = (EOS, PROMPT)

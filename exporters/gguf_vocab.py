@@ -18,6 +18,7 @@ import gguf
 from sentencepiece import sentencepiece_model_pb2
 
 from exporters.errors import ExportError
+from transforms.grammar import FIM_MARKERS
 
 
 SPACE = "\u2581"  # SentencePiece's escaped space
@@ -66,6 +67,12 @@ class SentencePieceVocab:
             remove_extra_whitespaces=proto.normalizer_spec.remove_extra_whitespaces,
         )
 
+    @property
+    def fim_ids(self) -> tuple[int, int, int] | None:
+        """(prefix, suffix, middle) ids of the FIM sentinels; None when the tokenizer predates them."""
+        ids = tuple(self.pieces.index(m) if m in self.pieces else -1 for m in FIM_MARKERS)
+        return None if -1 in ids else ids  # type: ignore[return-value]
+
     def __len__(self) -> int:
         return len(self.pieces)
 
@@ -79,6 +86,11 @@ class SentencePieceVocab:
                               (writer.add_unk_token_id, self.unk_id), (writer.add_pad_token_id, self.pad_id)):
             if token_id >= 0:
                 add(token_id)
+        if self.fim_ids:  # what llama.cpp's /infill and llama_vocab_fim_*() read; the middle ends at EOS
+            for key, token_id in zip((gguf.Keys.Tokenizer.FIM_PRE_ID, gguf.Keys.Tokenizer.FIM_SUF_ID,
+                                      gguf.Keys.Tokenizer.FIM_MID_ID), self.fim_ids):
+                writer.add_uint32(key, token_id)
+            writer.add_uint32(gguf.Keys.Tokenizer.EOT_ID, self.eos_id)
         writer.add_add_bos_token(add_bos)
         writer.add_add_eos_token(False)
         # llama.cpp defaults both to true for SPM; our tokenizer does neither, and Go indentation depends on it.

@@ -1,4 +1,5 @@
-"""An OpenAI-compatible endpoint for a GGUF on loopback: llama-cpp-python's server (FastAPI + uvicorn).
+"""An OpenAI-compatible endpoint for a GGUF on loopback: llama-cpp-python's server (FastAPI + uvicorn), plus
+llama.cpp's `/infill` and a completion's `suffix` for fill-in-the-middle (exporters/infill.py).
 
 `serve_forever` runs it in this process until interrupted. `smoke` starts it as a child process on a free
 port, asks one completion over HTTP, and always stops the child: what the demo runs, so that no server is
@@ -17,6 +18,7 @@ from pathlib import Path
 import requests
 
 from exporters.errors import ExportError
+from exporters.infill import InfillRoutes
 from trainers.llama_runtime import plain_cpu_buffers
 
 HOST = "127.0.0.1"  # loopback only: this is a local endpoint, never exposed
@@ -49,6 +51,7 @@ def serve_forever(gguf: Path, port: int, n_ctx: int = 0, threads: int | None = N
                           n_threads=threads or max(1, (os.cpu_count() or 2) // 2))
     with plain_cpu_buffers():  # the server loads its model here (see trainers/llama_runtime.py)
         app = create_app(server_settings=ServerSettings(host=HOST, port=port), model_settings=[model])
+    app = InfillRoutes(app)  # /infill and `suffix`: fill-in-the-middle (exporters/infill.py)
     uvicorn.run(app, host=HOST, port=port, log_level="warning")
 
 

@@ -152,7 +152,8 @@ def test_evaluate_every_suite_writes_rows_for_the_checkpoint(evaluated):
     got = {(r["suite"], r["metric"]) for r in rows if r["system"] == "model"}
     for want in [("lm", "bits_per_byte"), ("lm", "loss"), ("lm", "perplexity"), ("explain", "bleu"),
                  ("explain", "rougeL"), ("code", "compile_rate"), ("code", "closed_rate"), ("code", "edit_similarity"),
-                 ("decontamination", "contaminated")]:
+                 ("decontamination", "contaminated"), ("fim", "exact_match"), ("fim", "edit_similarity"),
+                 ("fim", "compile_rate")]:
         assert want in got, want
     assert {r["checkpoint"] for r in rows} == {str(ckpt)}
     bpb = {(r["category"], r["system"]): r["value"] for r in rows if r["metric"] == "bits_per_byte"}
@@ -162,6 +163,9 @@ def test_evaluate_every_suite_writes_rows_for_the_checkpoint(evaluated):
     # the code suite really built packages: every kept task's original body compiled at its site
     code = next(r for r in rows if r["metric"] == "compile_rate")
     assert code["n"] >= 2
+    # two middles per function at most (one single-line, one multi-line), the same functions as the code suite
+    fim_n = {r["category"]: r["n"] for r in rows if r["suite"] == "fim" and r["metric"] == "compile_rate"}
+    assert 1 <= fim_n.get("single_line", 0) <= 5 and fim_n.get("multi_line", 0) <= fim_n["single_line"]
 
 
 @pytest.mark.slow
@@ -225,7 +229,7 @@ def test_evaluate_review_round_trip_stores_ratings_and_their_mean(evaluated, tmp
     sheet = tmp_path / "review.csv"
     assert evaluate_cli(lake_path, "--export-review", str(sheet), "--run", eval_run) == 0
     rows = list(csv.DictReader(sheet.open()))
-    assert rows and {r["suite"] for r in rows} <= {"explain", "code"} and all(r["rating"] == "" for r in rows)
+    assert rows and {r["suite"] for r in rows} <= {"explain", "code", "fim"} and all(r["rating"] == "" for r in rows)
     for k, r in enumerate(rows):
         r.update(rating=str(1 + k % 5), rater="ada", comment="checked")
     with sheet.open("w", newline="") as f:

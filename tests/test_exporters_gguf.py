@@ -152,6 +152,19 @@ def test_gguf_writes_an_ollama_modelfile_beside_it(ggufs):
     assert 'PARAMETER stop "</s>"' in lines and 'PARAMETER stop "<PROMPT>"' in lines
 
 
+def test_gguf_carries_the_fim_sentinel_ids_llama_cpp_reads_for_infill(kit, ggufs):
+    from transforms.grammar import FIM_MARKERS
+    tok = Tokenizer.from_file(kit.tokenizer_path)
+    want = [tok.fim_ids[m] for m in FIM_MARKERS]
+    assert len(set(want)) == 3
+    lm = llama(ggufs["q8_0"], vocab_only=True)
+    model = lm._model
+    assert [model.token_prefix(), model.token_suffix(), model.token_middle()] == want
+    assert model.token_eot() == tok.eos_id  # the middle ends where a document does
+    for marker, tid in zip(FIM_MARKERS, want):  # and llama.cpp's tokenizer gives each sentinel as that one id
+        assert lm.tokenize(f"x{marker}y".encode(), add_bos=False, special=True).count(tid) == 1
+
+
 def test_gguf_unknown_type_is_a_one_line_error(kit, tmp_path, capsys):
     assert main(["gguf", "--ckpt", str(kit.ckpt), "--out", str(tmp_path / "x.gguf"), "--type", "q3_zz"]) == 2
     err = capsys.readouterr().err.strip()
@@ -195,12 +208,14 @@ func main() {
 	var in struct {
 		Template string
 		Messages []message
+		Prompt   string
+		Suffix   string
 	}
 	if err := json.NewDecoder(os.Stdin).Decode(&in); err != nil {
 		panic(err)
 	}
 	t := template.Must(template.New("ollama").Parse(in.Template))
-	if err := t.Execute(os.Stdout, map[string]any{"Messages": in.Messages}); err != nil {
+	if err := t.Execute(os.Stdout, map[string]any{"Messages": in.Messages, "Prompt": in.Prompt, "Suffix": in.Suffix}); err != nil {
 		panic(err)
 	}
 }
@@ -225,3 +240,20 @@ def test_ollama_template_renders_a_conversation_like_the_jinja_chat_template(tmp
     jinja = jinja2.Environment().from_string(chat_template.JINJA).render(messages=messages, add_generation_prompt=True)
     assert out.stdout == jinja
     assert jinja == "<PROMPT>Explain:\n\tx := 1<RESPONSE>It sets x.</s><PROMPT>And y?<RESPONSE>"
+
+
+@pytest.mark.slow
+def test_ollama_template_renders_a_suffix_request_as_the_fim_prompt(tmp_path):
+    """Ollama renders a generate request with `suffix` through the same TEMPLATE: it must give fim_prompt."""
+    from exporters import chat_template
+    from transforms.grammar import fim_prompt
+
+    (tmp_path / "render.go").write_text(GO_RENDER)
+    prefix, suffix = "func add(a, b int) int {\n\treturn ", "\n}\n"
+    go_in = json.dumps({"Template": chat_template.OLLAMA, "Messages": [{"Role": "user", "Content": prefix}],
+                        "Prompt": prefix, "Suffix": suffix})
+    out = subprocess.run([str(ROOT / ".venv/bin/go"), "run", "render.go"], input=go_in, capture_output=True,
+                         text=True, cwd=tmp_path, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == fim_prompt(prefix, suffix)
+    assert out.stdout == "<FIM_PREFIX>func add(a, b int) int {\n\treturn <FIM_SUFFIX>\n}\n<FIM_MIDDLE>"

@@ -77,7 +77,7 @@ def _train_tokenizer(out: Path, texts: list[str]) -> Path:
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(sentence_iterator=iter(texts), model_writer=model, minloglevel=2, num_threads=2,
                                    **{**SPM_OPTIONS, "vocab_size": VOCAB,
-                                      "user_defined_symbols": [marker_piece(m) for m in grammar.MARKERS]})
+                                      "user_defined_symbols": [marker_piece(m) for m in grammar.SINGLE_TOKENS]})
     out.write_bytes(model.getvalue())
     return out
 

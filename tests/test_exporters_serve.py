@@ -103,3 +103,57 @@ def test_serve_a_missing_gguf_is_a_one_line_error(tmp_path):
                           "--smoke", "x"], capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert run.returncode == 2
     assert run.stderr.strip().count("\n") == 0 and "no.gguf" in run.stderr
+
+
+@pytest.fixture(scope="module")
+def infill_truth(q8):
+    """What llama.cpp generates, greedily, after the FIM token ids it reads from the GGUF, built here by hand."""
+    lm = load_llama(q8, n_ctx=256, n_threads=2)
+    m = lm._model
+
+    def middle(prefix: str, suffix: str, n: int = 8) -> tuple[str, int]:
+        ids = ([m.token_prefix()] + lm.tokenize(prefix.encode(), add_bos=False, special=False) + [m.token_suffix()]
+               + lm.tokenize(suffix.encode(), add_bos=False, special=False) + [m.token_middle()])
+        out = []
+        for t in lm.generate(ids, temp=0.0, top_k=1, repeat_penalty=1.0, reset=True):
+            if lm.token_eos() == t or len(out) == n:
+                break
+            out.append(t)
+        return lm.detokenize(out).decode("utf-8", "replace"), len(ids)
+    return middle
+
+
+FIM_PREFIX_TEXT = "package main\n\nfunc add(a, b int) int {\n\treturn "
+FIM_SUFFIX_TEXT = "\n}\n\nfunc main() {\n\tprintln(add(1, 2))\n}\n"
+
+
+def test_server_fills_a_middle_through_llama_cpp_infill(server, infill_truth):
+    import requests
+    want, prompt_tokens = infill_truth(FIM_PREFIX_TEXT, FIM_SUFFIX_TEXT)
+    r = requests.post(server.removesuffix("/v1") + "/infill", timeout=120,
+                      json={"input_prefix": FIM_PREFIX_TEXT, "input_suffix": FIM_SUFFIX_TEXT, "n_predict": 8,
+                            "temperature": 0.0, "repeat_penalty": 1.0,
+                            "input_extra": [{"filename": "b.go", "text": "package main\n"}]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["content"] == want and body["stop"] is True
+    assert body["tokens_evaluated"] == prompt_tokens  # the three sentinels are one token each
+
+
+def test_server_fills_a_middle_for_an_openai_completion_with_suffix(server, infill_truth):
+    want, prompt_tokens = infill_truth(FIM_PREFIX_TEXT, FIM_SUFFIX_TEXT)
+    c = client(server)
+    reply = c.completions.create(model=c.models.list().data[0].id, prompt=FIM_PREFIX_TEXT, suffix=FIM_SUFFIX_TEXT,
+                                 max_tokens=8, temperature=0.0, extra_body=GREEDY)
+    assert reply.choices[0].text == want
+    assert reply.usage.prompt_tokens == prompt_tokens
+
+
+def test_server_refuses_a_malformed_infill_with_400_and_keeps_serving(server, greedy):
+    import requests
+    r = requests.post(server.removesuffix("/v1") + "/infill", json={"input_prefix": 3}, timeout=30)
+    assert r.status_code == 400 and "input_prefix" in r.json()["error"]["message"]
+    c = client(server)
+    reply = c.completions.create(model=c.models.list().data[0].id, prompt=PROMPT, max_tokens=8, temperature=0.0,
+                                 extra_body=GREEDY)
+    assert reply.choices[0].text == greedy(PROMPT)

@@ -58,8 +58,9 @@ def test_pack_hf_tokenizer_round_trips_text_and_resolves_provenance(packed, mark
         assert tok.vocab_size == row["vocab_size"]
         if markers == "special":
             assert set(tok.marker_ids) == set(grammar.MARKERS) and min(tok.marker_ids.values()) >= 600 - 1
+            assert set(tok.fim_ids) == set(grammar.FIM_MARKERS) and min(tok.fim_ids.values()) >= 600 - 1
         else:
-            assert tok.marker_ids == {}
+            assert tok.marker_ids == {} and tok.fim_ids == {}
         checked = 0
         for s in shards:
             reader = ShardReader(lk.root / s["path"], s["dtype"])

@@ -122,6 +122,19 @@ def test_tokenizer_markers_and_specials_are_one_id_each(go_tokenizer):
     assert tok.eos_id not in tok.encode("</s>")  # a literal "</s>" in source is text, never the end of a document
 
 
+def test_tokenizer_fim_sentinels_are_one_id_each_apart_from_markers_and_specials(go_tokenizer):
+    tok = go_tokenizer
+    assert sorted(tok.fim_ids) == sorted(grammar.FIM_MARKERS)
+    taken = set(tok.marker_ids.values()) | {tok.bos_id, tok.eos_id, tok.pad_id, tok.unk_id}
+    assert len(set(tok.fim_ids.values())) == 3 and not set(tok.fim_ids.values()) & taken
+    prompt = grammar.fim_prompt("func F() {\n\treturn ", "\n}\n")
+    ids = tok.encode(prompt)
+    assert [i for i in ids if i in tok.fim_ids.values()] == [tok.fim_ids[m] for m in grammar.FIM_MARKERS]
+    assert ids[0] == tok.fim_ids[grammar.FIM_PREFIX] and ids[-1] == tok.fim_ids[grammar.FIM_MIDDLE]
+    assert tok.decode(ids) == prompt
+    assert tok.encode(grammar.FIM_SUFFIX) == [tok.fim_ids[grammar.FIM_SUFFIX]]
+
+
 def test_tokenizer_is_stored_with_its_sample_options_and_val_figures(go_lake):
     path, tok = go_lake
     with Lake(path) as lk:

@@ -63,8 +63,8 @@ def test_lora_trains_only_adapters_lowers_bpb_and_merges_to_the_same_logits(stra
     base_model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=torch.float32).eval()
     before = held_out_bpb(base_model, lake, tok_id)
     run = tmp_path / "lora"
-    assert fit(_adapt_args(LORA, lake, run, base, tok_id, "--trainer.max_steps", "120",
-                           "--trainer.val_check_interval", "120", "--model.lr", "1e-2")) == 0
+    assert fit(_adapt_args(LORA, lake, run, base, tok_id, "--trainer.max_steps", "160",
+                           "--trainer.val_check_interval", "160", "--model.lr", "1e-2")) == 0
     assert "trainable parameters of" in capsys.readouterr().err
     after = _val_bpb(run)[-1]
     print(f"lora: held-out bpb {before:.4f} -> {after:.4f}")

@@ -10,6 +10,7 @@ from torch.utils.data import DataLoader
 from trainers.baselines import xz_bits_per_byte
 from trainers.curriculum import Curriculum, Stage
 from trainers.errors import TrainerError
+from trainers.fim import FimSpec
 from trainers.manifest import Manifest, read_manifest
 from trainers.windows import TrainWindows, ValDocuments
 
@@ -22,13 +23,14 @@ def _open_lake(lake: str | None, snapshot: int | None = None):
         raise TrainerError(str(e)) from None
 
 
-def _special_ids(model_path) -> dict[str, int]:
+def _tokenizer_ids(model_path) -> tuple[dict[str, int], dict[str, int]]:
+    """(pad/bos/eos ids, FIM sentinel ids: {} when the tokenizer has none)."""
     from transforms.tokenizer import Tokenizer, TokenizerError
     try:
         tok = Tokenizer.from_file(model_path)
     except TokenizerError as e:
         raise TrainerError(str(e)) from None
-    return {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id}
+    return {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id}, dict(getattr(tok, "fim_ids", {}))
 
 
 class ShardDataModule(L.LightningDataModule):
@@ -37,13 +39,15 @@ class ShardDataModule(L.LightningDataModule):
     lake: the lake folder or catalog (None: $REPO_LLM_LAKE or ./data). tokenizer_id / lake_snapshot: which
     shard set (default: the newest). stages: the curriculum (default: one stage weighting each category by
     its tokens). batch_size is per device. val_tokens_per_category bounds the held-out set (whole documents,
-    in shard order, until the budget is reached).
+    in shard order, until the budget is reached). fim_rate: the share of documents of fim_categories rewritten
+    for fill-in-the-middle (trainers/fim.py; 0 turns it off), fim_spm_rate: the share of those in SPM order.
     """
 
     def __init__(self, lake: str | None = None, tokenizer_id: str | None = None, lake_snapshot: int | None = None,
                  seq_len: int = 256, batch_size: int = 8, seed: int = 1234, stages: list[Stage] | None = None,
                  val_tokens_per_category: int = 65536, val_batch_size: int = 16, val_split: str = "val",
-                 num_workers: int = 0, verify_shards: bool = True, baselines: bool = True):
+                 num_workers: int = 0, verify_shards: bool = True, baselines: bool = True,
+                 fim_rate: float = 0.0, fim_spm_rate: float = 0.5, fim_categories: tuple[str, ...] = ("CODE",)):
         super().__init__()
         self.lake, self.seq_len, self.batch_size, self.seed = lake, seq_len, batch_size, seed
         self.val_tokens_per_category, self.val_batch_size, self.val_split = val_tokens_per_category, val_batch_size, val_split
@@ -56,7 +60,10 @@ class ShardDataModule(L.LightningDataModule):
         self.stages = stages or [Stage("main", 0, {c: float(sum(s.tokens for s in self.manifest.split("train")
                                                                    if s.category == c)) for c in self.categories})]
         self.vocab_size = self.manifest.vocab_size
-        self.special_ids = _special_ids(self.manifest.tokenizer_path)
+        self.special_ids, fim_ids = _tokenizer_ids(self.manifest.tokenizer_path)
+        self.fim = FimSpec.build(fim_rate, fim_spm_rate, fim_ids, self.special_ids["eos"], seed,
+                                 self.manifest.tokenizer_id)
+        self.fim_categories = tuple(fim_categories)
         self.curriculum: Curriculum | None = None
         self.val_docs: list = []
         self.xz: dict[str, dict[str, float]] = {}
@@ -70,6 +77,9 @@ class ShardDataModule(L.LightningDataModule):
                 "tokenizer_sha256": hashlib.sha256(blob).hexdigest(), "lake": str(m.lake_root),
                 "lake_snapshot": m.lake_snapshot, "shards": [s.shard_id for s in m.shards],
                 "special_ids": self.special_ids,
+                "fim": {"rate": self.fim.rate, "spm_rate": self.fim.spm_rate, "categories": list(self.fim_categories),
+                        "ids": {"prefix": self.fim.prefix_id, "suffix": self.fim.suffix_id,
+                                "middle": self.fim.middle_id}} if self.fim else None,
                 "seq_len": self.seq_len, "categories": self.categories, "stages": [vars(s) for s in self.stages]}
 
     def tokens_per_step(self, trainer) -> int:
@@ -136,7 +146,7 @@ class ShardDataModule(L.LightningDataModule):
         self.curriculum = Curriculum(self.stages, self.categories, self.tokens_per_step(t), self.seed)
         by_cat = {c: [s for s in self.manifest.split("train") if s.category == c] for c in self.categories}
         ds = TrainWindows(by_cat, self.curriculum, self.seq_len, self.batch_size, t.global_rank, t.world_size,
-                          t.accumulate_grad_batches, t.global_step, self.seed)
+                          t.accumulate_grad_batches, t.global_step, self.seed, self.fim, self.fim_categories)
         return DataLoader(ds, batch_size=None, num_workers=self.num_workers,
                           persistent_workers=self.num_workers > 0)
 

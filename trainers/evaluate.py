@@ -1,10 +1,10 @@
-"""python -m trainers.evaluate (--ckpt CKPT | --gguf X.gguf) [--suite all|lm|explain|code] [--limit N]
+"""python -m trainers.evaluate (--ckpt CKPT | --gguf X.gguf) [--suite all|lm|explain|code|fim] [--limit N]
                               [--lake DIR] [--report DIR] [--export-review FILE]
        python -m trainers.evaluate --compare CKPT_A CKPT_B [--suite ...] [--limit N] [--lake DIR] [--report DIR]
        python -m trainers.evaluate --export-review FILE [--run EVAL_RUN] [--lake DIR]
        python -m trainers.evaluate --import-review FILE [--lake DIR]
 
-Evaluates a checkpoint on the lake's held-out repositories (suites lm, explain, code; see trainers/eval/),
+Evaluates a checkpoint on the lake's held-out repositories (suites lm, explain, code, fim; see trainers/eval/),
 writes `evals` and `eval_items` rows and a Markdown report with PNG plots (default under
 <lake>/artifacts/reports/<eval_run>/). --compare evaluates both checkpoints (or reuses their latest run with
 the same settings) and writes compare.md side by side.
@@ -82,7 +82,7 @@ def _print_summary(run: EvalRun) -> None:
     print(f"eval_run {run.eval_run} ({run.checkpoint}, lake snapshot {run.snapshot})")
     for m in run.metrics:
         if m.system == "model" and m.metric in ("bits_per_byte", "bleu", "rougeL", "compile_rate", "vet_rate",
-                                                  "edit_similarity", "contaminated", "uncheckable"):
+                                                  "edit_similarity", "exact_match", "contaminated", "uncheckable"):
             print(f"  {m.suite:15s} {m.metric:16s} {m.category:22s} {m.value:10.4f}  (n={m.n})")
     print("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in run.seconds.items()))
 

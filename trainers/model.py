@@ -52,6 +52,9 @@ class LlamaLM(L.LightningModule):
     init_from: a checkpoint whose weights (and architecture) start this run, e.g. for SFT; or a Hugging Face
     model folder (continued pretraining of an existing model, trainers/adapt.py).
     lora: train only peft LoRA adapters {rank, alpha, dropout, target_modules} on the frozen model.
+    compile: torch.compile the decoder for training (None: on a GPU only; it costs a minute of compiling,
+    which a short CPU run does not win back). Attention is PyTorch's sdpa (flash / memory-efficient kernels on
+    a GPU); AdamW is the fused kernel on a GPU, foreach on a CPU. bf16 weights: `trainer.precision: bf16-true`.
     """
 
     def __init__(self, vocab_size: int = 0, d_model: int = 256, n_layers: int = 4, n_heads: int = 4,
@@ -59,7 +62,8 @@ class LlamaLM(L.LightningModule):
                  rope_theta: float = 10000.0, tie_embeddings: bool = True, norm_eps: float = 1e-5,
                  init_std: float = 0.02, lr: float = 3e-3, min_lr_ratio: float = 0.1, warmup_steps: int = 100,
                  lr_decay_steps: int | None = None, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
-                 init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234):
+                 init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234,
+                 compile: bool | None = None):
         super().__init__()
         self.base_meta: dict = {}
         hf_base = adapt.is_hf_folder(init_from)
@@ -107,6 +111,9 @@ class LlamaLM(L.LightningModule):
         self._flops_per_token: float | None = None
 
     def setup(self, stage: str) -> None:
+        if stage == "fit" and self.compiles(self.trainer.strategy.root_device):
+            # in place: the state dict keeps its keys (no `_orig_mod.`), so checkpoints and exports are unchanged
+            self.model.compile()
         dm = self.trainer.datamodule
         if dm is not None and hasattr(dm, "describe"):
             self.meta = dm.describe()
@@ -118,6 +125,10 @@ class LlamaLM(L.LightningModule):
                 adapt.check_tokenizer(self.hparams.init_from, self.meta)
             apply_special_ids(self.model, self.meta.get("special_ids"))
             self.categories = list(getattr(dm, "val_categories", dm.categories))
+
+    def compiles(self, device: torch.device) -> bool:
+        wanted = self.hparams.get("compile")  # absent from checkpoints written before the flag existed
+        return device.type == "cuda" if wanted is None else bool(wanted)
 
     # -- forward and loss -------------------------------------------------------------------
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
@@ -209,9 +220,10 @@ class LlamaLM(L.LightningModule):
         params = [p for p in self.parameters() if p.requires_grad]  # LoRA: the adapters only
         decay = [p for p in params if p.ndim >= 2]
         no_decay = [p for p in params if p.ndim < 2]
+        # one fused kernel for the whole update on a GPU; foreach (a few batched ops) elsewhere
+        kernel = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
         opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=tuple(hp.betas),
-                                foreach=True)
+                                 {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=tuple(hp.betas), **kernel)
         horizon = hp.lr_decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else None)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}

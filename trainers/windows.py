@@ -17,6 +17,7 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from trainers.curriculum import Curriculum
 from trainers.errors import TrainerError
+from trainers.fim import FimSpec
 from trainers.manifest import ShardEntry
 from trainers.model import IGNORE
 
@@ -107,11 +108,16 @@ class MicroBatchStream(IterableDataset):
 
 
 class TrainWindows(MicroBatchStream):
-    """Micro-batches {"input_ids", "targets"} from optimiser step `start_step` on, for one rank."""
+    """Micro-batches {"input_ids", "targets"} from optimiser step `start_step` on, for one rank; the windows
+    of `fim_categories` go through fill-in-the-middle (trainers/fim.py) when `fim` is given."""
 
     def __init__(self, by_category: dict[str, list[ShardEntry]], curriculum: Curriculum, seq_len: int,
-                 batch_size: int, rank: int, world: int, accumulate: int, start_step: int, seed: int):
+                 batch_size: int, rank: int, world: int, accumulate: int, start_step: int, seed: int,
+                 fim: FimSpec | None = None, fim_categories: tuple[str, ...] = ()):
         self.curriculum = curriculum
+        # fill-in-the-middle rewrites the windows of these categories (keyed by global window index: resumable)
+        self.fim = fim
+        self.fim_categories = {i for i, c in enumerate(curriculum.categories) if c in fim_categories} if fim else set()
         self.windows = [CategoryWindows(by_category[c], seq_len + 1, seed, i)
                         for i, c in enumerate(curriculum.categories)]
         self.B, self.rank, self.world, self.accumulate = batch_size, rank, world, accumulate
@@ -131,7 +137,8 @@ class TrainWindows(MicroBatchStream):
         rows = []
         for k in self.indices(micro):
             cat, ordinal = self.curriculum.assign(k, self.samples_per_step)
-            rows.append(self.windows[cat].read(ordinal))
+            row = self.windows[cat].read(ordinal)
+            rows.append(self.fim.apply(row, k) if cat in self.fim_categories else row)
         x = torch.from_numpy(np.stack(rows))
         return {"input_ids": x[:, :-1].contiguous(), "targets": x[:, 1:].contiguous()}
 

@@ -31,6 +31,24 @@ MARKERS: tuple[str, ...] = (
 # Tokens the tokenizer reserves beside the markers.
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 
+# Fill-in-the-middle (Bavarian et al. 2022, "Efficient Training of Language Models to Fill in the Middle";
+# StarCoder and Code Llama use the same three sentinels). A document cut into prefix, middle and suffix is
+# trained in one of two orders, each followed by the document's EOS:
+#   PSM:  <FIM_PREFIX> prefix <FIM_SUFFIX> suffix <FIM_MIDDLE> middle
+#   SPM:  <FIM_PREFIX> <FIM_SUFFIX> suffix <FIM_MIDDLE> prefix middle      (the paper's "SPM, variant 2")
+# so that at inference `fim_prompt(prefix, suffix)` asks for the middle, which ends at EOS. They are kept apart
+# from MARKERS because they open no region of a stored document: only the trainer (trainers/fim.py) and
+# infill prompts write them. The tokenizer makes each one token like the markers.
+FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE = "<FIM_PREFIX>", "<FIM_SUFFIX>", "<FIM_MIDDLE>"
+FIM_MARKERS: tuple[str, ...] = (FIM_PREFIX, FIM_SUFFIX, FIM_MIDDLE)
+# Every string the tokenizer must keep as one user-defined token, in id order after the four specials.
+SINGLE_TOKENS: tuple[str, ...] = MARKERS + FIM_MARKERS
+
+
+def fim_prompt(prefix: str, suffix: str) -> str:
+    """The infill prompt (PSM order): the model's answer is the middle, ended by EOS."""
+    return f"{FIM_PREFIX}{prefix}{FIM_SUFFIX}{suffix}{FIM_MIDDLE}"
+
 
 # -- The grammar: how each kind of document is laid out ------------------------------------------------
 #

@@ -13,7 +13,7 @@ Region markers (`markers`):
 - "text" (the default): the markers stay plain text, split by the model's own merges. Nothing about the
   model changes, so this works with LoRA, whose frozen embeddings could not learn a new row, and keeps the
   packed shards valid for the unchanged checkpoint and every export of it.
-- "special": each marker the vocabulary lacks becomes one added special token (ids after the vocabulary);
+- "special": each marker and FIM sentinel the vocabulary lacks becomes one added special token (ids after the vocabulary);
   training must then resize the embeddings (continued pretraining does: trainers/adapt.py resizes them and
   trains the new rows). One id per marker is shorter and unambiguous, worth it only when all weights train.
 """
@@ -54,6 +54,7 @@ class HFTokenizer:
             raise TransformError(f"tokenizer {self.model_path}: no EOS token (the packer ends every document with it)")
         vocab = self.backend.get_vocab(with_added_tokens=True)
         self.marker_ids = {m: vocab[m] for m in grammar.MARKERS if m in vocab}
+        self.fim_ids = {m: vocab[m] for m in grammar.FIM_MARKERS} if all(m in vocab for m in grammar.FIM_MARKERS) else {}
 
     @classmethod
     def from_file(cls, path: str | Path) -> "HFTokenizer":
@@ -106,7 +107,7 @@ def tokenizer_id_for(folder: str | Path, markers: str = "text") -> str:
         raise TransformError(f"hf:{folder}: no {TOKENIZER_JSON} in that folder")
     blob = src.read_bytes()
     vocab = Backend.from_str(blob.decode()).get_vocab(with_added_tokens=True)
-    added = markers == "special" and any(m not in vocab for m in grammar.MARKERS)
+    added = markers == "special" and any(m not in vocab for m in grammar.SINGLE_TOKENS)
     return _make_id(Path(folder), hashlib.sha256(blob).hexdigest(), added)
 
 
@@ -128,7 +129,7 @@ def register_hf_tokenizer(lake, folder: str | Path, markers: str = "text") -> HF
     added = []
     if markers == "special":
         vocab = backend.get_vocab(with_added_tokens=True)
-        added = [m for m in grammar.MARKERS if m not in vocab]
+        added = [m for m in grammar.SINGLE_TOKENS if m not in vocab]
         backend.add_special_tokens([AddedToken(m, special=True, normalized=False) for m in added])
     tokenizer_id = _make_id(folder, source_sha, bool(added))
     # registered before (every pack and SFT start loads it): the same id is the same bytes, reuse them

@@ -9,11 +9,12 @@ Use it (the contract the trainers and exporters rely on):
     assert tok.decode(ids) == text               # byte for byte, for every str (see "Lossless" below)
     tok.vocab_size, tok.bos_id, tok.eos_id, tok.pad_id, tok.unk_id
     tok.marker_ids["<DIFF>"]                     # each region marker of transforms/grammar.py is one id
+    tok.fim_ids["<FIM_MIDDLE>"]                  # so is each fill-in-the-middle sentinel ({} on older tokenizers)
     tok.model_path, tok.tokenizer_id, tok.meta   # the .model file, its id, the metadata stored beside it
 
 Train one: `python -m transforms tokenizer --vocab-size 32000 [--sample-bytes N]` (transforms/tokenizer_cli.py),
 or `train_tokenizer(lake, vocab_size, sample_bytes)`. It writes, under `lake.artifacts("tokenizers")/<id>/`:
-- `tokenizer.model`: the SentencePiece model (ids: 0 <pad>, 1 <unk>, 2 <s>, 3 </s>, then the markers, then
+- `tokenizer.model`: the SentencePiece model (ids: 0 <pad>, 1 <unk>, 2 <s>, 3 </s>, then the markers and FIM sentinels, then
   the 256 byte pieces <0x00>..<0xFF>, then the merges);
 - `meta.json`: options, vocabulary size, the lake snapshot the sample was read at, sample bytes and documents
   by category, bytes per token on val by category;
@@ -104,6 +105,9 @@ class Tokenizer:
         missing = [m for m, i in self.marker_ids.items() if i == self.unk_id]
         if missing:
             raise TokenizerError(f"tokenizer {self.model_path}: no single token for marker(s) {', '.join(missing)}")
+        # empty for a tokenizer trained before the FIM sentinels existed: it packs and trains, without FIM
+        fim = {m: self.sp.piece_to_id(marker_piece(m)) for m in grammar.FIM_MARKERS}
+        self.fim_ids = fim if self.unk_id not in fim.values() else {}
         self._byte_ids = [self.sp.piece_to_id(f"<0x{b:02X}>") for b in range(256)]
         self._piece_bytes: list[bytes] | None = None
 
@@ -223,7 +227,7 @@ def load_tokenizer(lake, tokenizer_id: str | None = None, hf_markers: str = "tex
 def train_tokenizer(lake, vocab_size: int, sample_bytes: int = 200_000_000, *, num_threads: int | None = None,
                     progress: bool = True) -> Tokenizer:
     """Train on a category-stratified sample of the train split; store the model and a `tokenizers` row."""
-    minimum = 4 + len(grammar.MARKERS) + 256 + 1
+    minimum = 4 + len(grammar.SINGLE_TOKENS) + 256 + 1
     if vocab_size < minimum:
         raise TokenizerError(f"--vocab-size {vocab_size} is too small: the specials, markers and 256 byte pieces "
                              f"need {minimum}")
@@ -253,7 +257,7 @@ def train_tokenizer(lake, vocab_size: int, sample_bytes: int = 200_000_000, *, n
                     yield text[:MAX_TRAIN_DOC_CHARS]
 
     options = {**SPM_OPTIONS, "vocab_size": vocab_size,
-               "user_defined_symbols": [marker_piece(m) for m in grammar.MARKERS]}
+               "user_defined_symbols": [marker_piece(m) for m in grammar.SINGLE_TOKENS]}
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(sentence_iterator=documents(), model_writer=model, minloglevel=2,
@@ -279,7 +283,7 @@ def train_tokenizer(lake, vocab_size: int, sample_bytes: int = 200_000_000, *, n
         "sample_requested_bytes": sample_bytes, "sample_by_category": dict(sorted(taken.items())),
         "bytes_per_token_val": bpt, "special_ids": {"pad": tok.pad_id, "unk": tok.unk_id, "bos": tok.bos_id,
                                                     "eos": tok.eos_id},
-        "marker_ids": tok.marker_ids, "created_at": created.isoformat(),
+        "marker_ids": tok.marker_ids, "fim_ids": tok.fim_ids, "created_at": created.isoformat(),
     }
     (tmp / META_FILE).write_text(json.dumps(meta, indent=1, sort_keys=True) + "\n")
     shutil.rmtree(final, ignore_errors=True)  # the same id is the same model: replacing it changes nothing

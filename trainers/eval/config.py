@@ -5,7 +5,7 @@ from dataclasses import asdict, dataclass
 
 from trainers.eval.errors import EvalError
 
-SUITES = ("lm", "explain", "code")
+SUITES = ("lm", "explain", "code", "fim")
 
 
 @dataclass(frozen=True)
@@ -19,7 +19,8 @@ class EvalConfig:
     # generation (explain, code)
     max_prompt_tokens: int = 768     # prompts are cut from the left to fit
     explain_max_new_tokens: int = 48  # a commit message's subject line and a short explanation
-    code_max_new_tokens: int = 96     # a body of max_body_lines lines
+    code_max_new_tokens: int = 96     # a body of max_body_lines lines (and a fim multi-line middle)
+    fim_line_max_new_tokens: int = 24  # a fim single-line middle
     # code
     min_body_lines: int = 1
     max_body_lines: int = 8

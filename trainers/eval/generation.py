@@ -25,10 +25,14 @@ def answers(subject: Subject, texts: list[str], max_prompt_tokens: int, max_new_
             batch: int = 8) -> list[str]:
     """Greedy answers to every prompt, at most max_new_tokens each, generated `batch` prompts at a time."""
     new = min(max_new_tokens, subject.ctx_len - 2)
-    ids = [prompt_ids(subject, t, max_prompt_tokens, new) for t in texts]
+    return generate_ids(subject, [prompt_ids(subject, t, max_prompt_tokens, new) for t in texts], new, desc, batch)
+
+
+def generate_ids(subject: Subject, ids: list[list[int]], max_new_tokens: int, desc: str, batch: int = 8) -> list[str]:
+    """Greedy answers (decoded) to prompts already tokenised and fitted to the context, `batch` at a time."""
     out: list[str] = []
     for b in tqdm(range(0, len(ids), batch), desc=desc, unit=" batches", leave=False):
-        out += [subject.decode(o) for o in subject.generate(ids[b:b + batch], new)]
+        out += [subject.decode(o) for o in subject.generate(ids[b:b + batch], max_new_tokens)]
     return out
 
 

@@ -13,7 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
-from transforms.grammar import MARKERS
+from transforms.grammar import SINGLE_TOKENS
 from trainers.eval.errors import EvalError
 
 
@@ -35,9 +35,9 @@ class Subject(Protocol):
 
 
 def _marker_ids(encode) -> set[int]:
-    """Ids of the region markers that the tokenizer keeps as one token (they end a generated answer)."""
+    """Ids of the region markers and FIM sentinels the tokenizer keeps as one token (they end a generated answer)."""
     ids = set()
-    for marker in MARKERS:
+    for marker in SINGLE_TOKENS:
         enc = encode(marker)
         if len(enc) == 1:
             ids.add(enc[0])

@@ -23,7 +23,7 @@ def export_review(lake: Lake, eval_run: str, path: Path, per_kind: int, seed: in
           FROM eval_items WHERE eval_run = ? AND status = 'scored' AND generation IS NOT NULL)
         WHERE k <= ? ORDER BY suite, kind, k""", [seed, eval_run, per_kind]).to_pylist()
     if not rows:
-        raise EvalError(f"evaluation run {eval_run!r} has no generations to review (run the explain or code suite)")
+        raise EvalError(f"evaluation run {eval_run!r} has no generations to review (run the explain, code or fim suite)")
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.DictWriter(f, COLUMNS)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lake import Lake, Write
-from trainers.eval import baselines, code, data, explain, lm
+from trainers.eval import baselines, code, data, explain, fim, lm
 from trainers.eval.config import EvalConfig
 from trainers.eval.decontamination import find_contaminated
 from trainers.eval.errors import EvalError
@@ -49,13 +49,19 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
         lm_items = _lm_items(lake, cfg) if "lm" in cfg.suites else []
         pair_items = [i for kind in data.PAIR_KINDS for i in explain.items_from_pairs(
             data.test_pairs(lake, kind, cfg.limit, cfg.seed))] if "explain" in cfg.suites else []
-        code_tasks, code_dropped = [], []
-        if "code" in cfg.suites:
+        code_tasks, code_dropped, fim_items = [], [], []
+        if "fim" in cfg.suites:
+            fim.sentinel_ids(subject)  # refuse a model without sentinels before any work
+        if "code" in cfg.suites or "fim" in cfg.suites:
             candidates = select_tasks(data.held_out_go_files(lake, cfg.seed), cache, cfg.min_body_lines,
                                       cfg.max_body_lines)
             code_tasks, code_dropped = code.checkable_tasks(lake, candidates, cfg, workdir)
+            if "fim" in cfg.suites:  # the same functions and package sites, middles instead of whole bodies
+                fim_items = [(f, site, fim.outcome(f, site)) for task, site, _ in code_tasks for f in fim.fim_tasks(task)]
+            if "code" not in cfg.suites:
+                code_dropped = []
         run.seconds["gather"] = time.perf_counter() - t
-        if not (lm_items or pair_items or code_tasks or code_dropped):
+        if not (lm_items or pair_items or code_tasks or code_dropped or fim_items):
             raise EvalError(f"the lake at {lake.root} holds no test-split samples, sft_pairs or held-out Go files "
                             f"for suites {', '.join(cfg.suites)} (run the transforms first)")
 
@@ -63,8 +69,10 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
         probes = {i.item_id: i.prompt for i in lm_items}
         probes.update({i.item_id: f"{i.prompt}\n{i.reference}" for i in pair_items})
         probes.update({item.item_id: task.probe for task, _, item in code_tasks})
+        probes.update({item.item_id: f.task.probe for f, _, item in fim_items})
         overlaps, dirty = find_contaminated(probes, data.train_texts(lake), cfg.ngram, cfg.contamination_threshold)
-        scored = lm_items + pair_items + [item for _, _, item in code_tasks]
+        code_items = [item for _, _, item in code_tasks] if "code" in cfg.suites else []
+        scored = lm_items + pair_items + code_items + [item for _, _, item in fim_items]
         for item in scored:
             item.overlap = overlaps[item.item_id].fraction
             if item.item_id in dirty:
@@ -91,6 +99,13 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
             t = time.perf_counter()
             run.metrics += explain.run(subject, pair_items, cfg)
             run.seconds["explain"] = time.perf_counter() - t
+        if fim_items:  # before the code suite, which closes the package sites both use
+            t = time.perf_counter()
+            run.metrics += fim.run(subject, fim_items, cfg, workdir)
+            run.seconds["fim"] = time.perf_counter() - t
+        if "code" not in cfg.suites:
+            for _, site, _ in code_tasks:
+                site.close()
         if "code" in cfg.suites:
             t = time.perf_counter()
             run.metrics += code.run(subject, code_tasks, cfg, workdir)
@@ -99,7 +114,7 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
             run.seconds["code"] = time.perf_counter() - t
         run.items = scored + code_dropped
         record.stats["seconds"] = {k: round(v, 2) for k, v in run.seconds.items()}
-        record.stats["items"] = {s: sum(1 for i in run.items if i.suite == s) for s in ("lm", "explain", "code")}
+        record.stats["items"] = {s: sum(1 for i in run.items if i.suite == s) for s in ("lm", "explain", "code", "fim")}
         rows = metric_rows(run.eval_run, checkpoint, run.snapshot, run.metrics)
         lake.commit([Write("evals", rows, "scope"), Write("eval_items", item_rows(run.eval_run, checkpoint, run.items),
                                                             "scope")], message=f"evaluate {checkpoint}")
