@@ -1,10 +1,13 @@
 """The learning-rate schedule: warmup, then cosine over whichever budget (steps or time) runs out first."""
 from __future__ import annotations
 
+import csv
 import math
 
 import pytest
 
+from tests.test_trainers import fit_args, go_lake  # noqa: F401  (go_lake is a fixture)
+from trainers.fit import main
 from trainers.model import lr_lambda
 
 
@@ -33,3 +36,22 @@ def test_schedule_follows_the_time_budget_when_it_runs_out_before_the_steps():
 
 def test_schedule_without_a_horizon_is_flat_after_warmup():
     assert lr_lambda(10, None, 0.1)(10_000) == 1.0
+
+
+def test_a_time_capped_fit_ends_its_cosine_at_the_floor(go_lake, tmp_path):
+    """trainers.fit with a step horizon far away and a few seconds of max_time: the time cap ends the run and the
+    learning rate has come down to lr * min_lr_ratio, not stayed at the top of a 100k-step cosine."""
+    import torch
+    run = tmp_path / "run"
+    args = fit_args(go_lake, run, "--trainer.max_steps", "100000", "--model.lr_decay_steps", "100000",
+                    "--model.warmup_steps", "2", "--model.lr", "1.0e-3", "--model.min_lr_ratio", "0.1")
+    args[args.index("--trainer.max_time") + 1] = "00:00:00:08"
+    assert main(args) == 0
+    lrs = [float(r["train/lr"]) for r in csv.DictReader(next((run / "logs").glob("version_*/metrics.csv")).open())
+           if r.get("train/lr")]
+    assert 3 <= len(lrs) < 100000 and max(lrs) == pytest.approx(1.0e-3)
+    after_warmup = lrs[2:]
+    assert all(b <= a + 1e-12 for a, b in zip(after_warmup, after_warmup[1:]))  # only ever decays
+    # the rate the next step would have used, as the final checkpoint's scheduler holds it: the floor
+    state = torch.load(run / "checkpoints" / "final.ckpt", weights_only=False)["lr_schedulers"][0]
+    assert state["_last_lr"] == pytest.approx([1.0e-4] * len(state["_last_lr"]))
