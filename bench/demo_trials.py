@@ -157,6 +157,7 @@ def main() -> int:
     ap.add_argument("--idle-tokens-per-s", type=float, default=6000.0,
                     help="the baseline's training throughput on the idle machine (tiny-cpu.yaml's comment)")
     ap.add_argument("--burst-steps", type=int, default=12)
+    ap.add_argument("--min-steps", type=int, default=10, help="fewest steps a trial trains")
     ap.add_argument("--only", help="comma-separated candidate names (the baseline is always run)")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "demo-trials")
     ap.add_argument("--list", action="store_true")
@@ -185,7 +186,7 @@ def main() -> int:
         burst, _ = fit(args.lake, name, tok, over, args.burst_steps, args.out / f"{name}-burst", 1)
         tps = median_tps(burst)
         base_tps = base_tps or tps
-        steps = max(10, round(args.budget_s * args.idle_tokens_per_s * tps / base_tps / tokens_per_step(over)))
+        steps = max(args.min_steps, round(args.budget_s * args.idle_tokens_per_s * tps / base_tps / tokens_per_step(over)))
         rows, seconds = fit(args.lake, name, tok, over, steps, args.out / name, 10)
         bpb = {c: last(rows, f"val/bpb_{c}") for c in ("NAT", "MIX", "CODE")}
         results.append((name, vocab, tps, steps, seconds, bpb))
