@@ -7,7 +7,8 @@ The demo trains for a wall-clock budget, so a candidate's worth is its held-out 
 number of steps it gets done in that budget. On a shared machine a run's throughput depends on the others'
 load, so each candidate is measured in two parts, back to back:
 1. a short burst (--burst-steps) gives its tokens/s; its speed relative to the baseline's, measured under the
-   same load a minute apart, is what a busy machine still measures fairly;
+   same load a minute apart, is what a busy machine still measures fairly (candidates of one shape, differing
+   only in learning rate or schedule, share one burst and so train the same steps);
 2. it then trains for the steps it would do in --budget-s seconds on an idle machine (--idle-tokens-per-s of
    the baseline, measured on the idle machine, times its relative speed), with the cosine over exactly those
    steps (what the time-capped schedule of the demo does), and its final held-out bits per byte per category
@@ -47,6 +48,10 @@ CANDIDATES = {
     "v8k-l6": (8000, ["--model.n_layers", "6"]),
     "v16k-b8": (16000, ["--data.batch_size", "8"]),
 }
+
+
+SHAPE_FLAGS = {"--data.seq_len", "--data.batch_size", "--model.d_model", "--model.n_layers", "--model.n_heads",
+               "--model.n_kv_heads", "--model.ffn_hidden"}
 
 
 def py(*args: str, **kw) -> subprocess.CompletedProcess:
@@ -115,14 +120,15 @@ def plan(lake: str) -> None:
 
 
 def fit(lake: str, name: str, tokenizer: str, overrides: list[str], steps: int, run_dir: Path,
-        log_every: int) -> tuple[dict, float]:
-    """One training run of `steps` steps; returns its last metrics (validation included) and wall seconds."""
+        log_every: int, validate: bool = True) -> tuple[dict, float]:
+    """One training run of `steps` steps; returns its metrics rows (the held-out ones at the last step when
+    `validate`) and wall seconds."""
     args = ["-m", "trainers.fit", "--config", CONFIG, "--data.lake", lake, "--data.tokenizer_id", tokenizer,
             "--data.baselines", "false", "--run_dir", str(run_dir), "--trainer.max_steps", str(steps),
             "--trainer.max_time", "null", "--model.lr_decay_steps", str(steps),
             "--model.warmup_steps", str(min(50, max(1, steps // 10))), "--trainer.val_check_interval",
             str(steps), "--trainer.log_every_n_steps", str(log_every), "--trainer.enable_progress_bar", "false",
-            "--checkpoint_every", str(steps + 1),
+            "--checkpoint_every", str(steps + 1), *([] if validate else ["--trainer.limit_val_batches", "0"]),
             *(o.format(steps=steps, cut=round(steps / 0.7)) for o in overrides)]
     t = time.perf_counter()
     must(py(*args), f"trial {name}")
@@ -179,20 +185,23 @@ def main() -> int:
         names = [names[0]] + [n for n in args.only.split(",") if n != names[0]]
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; budget {args.budget_s:.0f} "
           f"idle seconds at {args.idle_tokens_per_s:.0f} baseline tokens/s")
-    base_tps, results = None, []
+    base_tps, results, speed = None, [], {}
     for name in names:
         vocab, over = CANDIDATES[name]
         tok = tokenizer_for(args.lake, vocab)
-        burst, _ = fit(args.lake, name, tok, over, args.burst_steps, args.out / f"{name}-burst", 1)
-        tps = median_tps(burst)
+        shape = (vocab, *[f"{a}={b}" for a, b in zip(over, over[1:]) if a in SHAPE_FLAGS])
+        if shape not in speed:  # same shape, same speed: candidates that differ only in LR share one burst
+            burst, _ = fit(args.lake, name, tok, over, args.burst_steps, args.out / f"{name}-burst", 1,
+                           validate=False)
+            speed[shape] = median_tps(burst)
+        tps = speed[shape]
         base_tps = base_tps or tps
         steps = max(args.min_steps, round(args.budget_s * args.idle_tokens_per_s * tps / base_tps / tokens_per_step(over)))
         rows, seconds = fit(args.lake, name, tok, over, steps, args.out / name, 10)
-        bpb = {c: last(rows, f"val/bpb_{c}") for c in ("NAT", "MIX", "CODE")}
+        bpb = {c: last(rows, f"val/bpb_{c}") or math.nan for c in ("NAT", "MIX", "CODE")}
         results.append((name, vocab, tps, steps, seconds, bpb))
         print(f"{name:16s} vocab {vocab:6d} {tps:8.0f} tok/s (x{tps / base_tps:.2f}) {steps:5d} steps in {seconds:5.0f} s"
-              f" | val bpb NAT {bpb['NAT'] or math.nan:.3f} MIX {bpb['MIX'] or math.nan:.3f}"
-              f" CODE {bpb['CODE'] or math.nan:.3f}", flush=True)
+              f" | val bpb NAT {bpb['NAT']:.3f} MIX {bpb['MIX']:.3f} CODE {bpb['CODE']:.3f}", flush=True)
     base_code = results[0][5]["CODE"]
     print("\n| candidate | vocab | rel. speed | steps | val NAT | val MIX | val CODE | CODE vs base |")
     print("|---|---|---|---|---|---|---|---|")
