@@ -39,12 +39,14 @@ def test_schedule_without_a_horizon_is_flat_after_warmup():
 
 
 def test_a_time_capped_fit_ends_its_cosine_at_the_floor(go_lake, tmp_path):
-    """trainers.fit with a step horizon far away and a few seconds of max_time: the time cap ends the run and the
+    """trainers.fit --model.lr_decay_to_max_time true with a step horizon far away and a few seconds of
+    max_time: the time cap ends the run and the
     learning rate has come down to lr * min_lr_ratio, not stayed at the top of a 100k-step cosine."""
     import torch
     run = tmp_path / "run"
     args = fit_args(go_lake, run, "--trainer.max_steps", "100000", "--model.lr_decay_steps", "100000",
-                    "--model.warmup_steps", "2", "--model.lr", "1.0e-3", "--model.min_lr_ratio", "0.1")
+                    "--model.warmup_steps", "2", "--model.lr", "1.0e-3", "--model.min_lr_ratio", "0.1",
+                    "--model.lr_decay_to_max_time", "true")
     args[args.index("--trainer.max_time") + 1] = "00:00:00:08"
     assert main(args) == 0
     lrs = [float(r["train/lr"]) for r in csv.DictReader(next((run / "logs").glob("version_*/metrics.csv")).open())

@@ -48,10 +48,10 @@ class LlamaLM(L.LightningModule):
     """Causal LM over batches {"input_ids", "targets"} (targets IGNORE where no loss is wanted).
 
     Optimiser: AdamW (no decay on norms and biases), linear warmup then cosine decay to
-    min_lr_ratio * lr over lr_decay_steps (default: trainer.max_steps), then flat. With a trainer.max_time the
-    cosine follows whichever budget runs out first, steps or time: a run cut by its time cap ends at the low
-    learning rate instead of in the middle of the schedule (the demo's 5 minutes are ~650 steps on an idle
-    2-core machine and fewer under load; no step count fits both).
+    min_lr_ratio * lr over lr_decay_steps (default: trainer.max_steps), then flat. lr_decay_to_max_time: the
+    cosine follows whichever budget runs out first, steps or trainer.max_time, so a time-capped run ends at the
+    floor instead of in the middle of its schedule. Off by default: in the demo's regime (a few hundred steps,
+    far from converged) annealing early cost held-out bits per byte (bench/demo_trials.py, README).
     init_from: a checkpoint whose weights (and architecture) start this run, e.g. for SFT; or a Hugging Face
     model folder (continued pretraining of an existing model, trainers/adapt.py).
     lora: train only peft LoRA adapters {rank, alpha, dropout, target_modules} on the frozen model.
@@ -61,7 +61,8 @@ class LlamaLM(L.LightningModule):
                  n_kv_heads: int | None = None, ffn_hidden: int | None = None, max_seq_len: int = 256,
                  rope_theta: float = 10000.0, tie_embeddings: bool = True, norm_eps: float = 1e-5,
                  init_std: float = 0.02, lr: float = 3e-3, min_lr_ratio: float = 0.1, warmup_steps: int = 100,
-                 lr_decay_steps: int | None = None, weight_decay: float = 0.1, betas: tuple[float, float] = (0.9, 0.95),
+                 lr_decay_steps: int | None = None, lr_decay_to_max_time: bool = False, weight_decay: float = 0.1,
+                 betas: tuple[float, float] = (0.9, 0.95),
                  init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234):
         super().__init__()
         self.base_meta: dict = {}
@@ -216,8 +217,8 @@ class LlamaLM(L.LightningModule):
                                  {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=tuple(hp.betas),
                                 foreach=True)
         horizon = hp.lr_decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else None)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio,
-                                                                 self._time_progress()))
+        by_time = self._time_progress() if hp.get("lr_decay_to_max_time") else None
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio, by_time))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def _time_progress(self):
