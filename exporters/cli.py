@@ -35,8 +35,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--gguf", required=True)
     p.add_argument("--port", type=int, help="default 8000; with --smoke, a free port")
     p.add_argument("--n-ctx", type=int, default=0, help="context size (0: the model's)")
-    p.add_argument("--smoke", metavar="PROMPT", help="start the server, ask one completion, print it, stop")
+    p.add_argument("--smoke", metavar="PROMPT", action="append", default=[],
+                   help="start the server, ask a completion of PROMPT (repeatable), print it, stop")
+    p.add_argument("--smoke-held-out", action="store_true",
+                   help="smoke with the first lines of a held-out Go file of the lake's test split too")
+    p.add_argument("--prompt-lines", type=int, default=12, help="lines of the held-out prompt (default 12)")
+    p.add_argument("--lake", help="with --smoke-held-out: the lake (default $REPO_LLM_LAKE or ./data)")
     p.add_argument("--max-tokens", type=int, default=32, help="with --smoke")
+    p.add_argument("--greedy", action="store_true", help="with --smoke: greedy instead of the served sampling")
     p = sub.add_parser("card", help="README.md model card and dataset_license_manifest.csv")
     _source_args(p)
     p.add_argument("--out", required=True, help="folder to write them into")
@@ -68,6 +74,21 @@ def _write_card(source, out: Path, lake: str | None) -> str:
     return f"{out / 'README.md'} and {out / 'dataset_license_manifest.csv'} ({len(data.per_repository())} repositories)"
 
 
+def _held_out_prompt(lake: str | None, lines: int) -> str:
+    from lake import Lake, LakeError
+    from trainers.eval.data import held_out_prompt
+    from trainers.eval.errors import EvalError
+
+    try:
+        with Lake(lake) as lk:
+            found = held_out_prompt(lk, lines)
+    except (LakeError, EvalError) as e:
+        raise ExportError(f"--smoke-held-out: {e}") from None
+    print(f"held-out prompt: {found['repo_id']} {found['path']} (first {lines} lines from its package clause)",
+          file=sys.stderr)
+    return found["prompt"]
+
+
 def run(args: argparse.Namespace) -> None:
     from exporters.source import load_source, parameter_count
 
@@ -79,9 +100,14 @@ def run(args: argparse.Namespace) -> None:
         return
     if args.command == "serve":
         from exporters import serve
-        if args.smoke is not None:
-            reply = serve.smoke(Path(args.gguf), args.smoke, args.max_tokens, port=args.port)
-            print(json.dumps(reply, ensure_ascii=False))
+        if args.smoke or args.smoke_held_out:
+            from trainers.sampling import GREEDY
+            prompts = list(args.smoke)
+            if args.smoke_held_out:
+                prompts.append(_held_out_prompt(args.lake, args.prompt_lines))
+            for reply in serve.smoke(Path(args.gguf), prompts, args.max_tokens, port=args.port,
+                                     sampling=GREEDY if args.greedy else None):
+                print(json.dumps(reply, ensure_ascii=False))
         else:
             port = args.port or serve.DEFAULT_PORT
             print(f"serving {args.gguf} on http://{serve.HOST}:{port}/v1 (Ctrl-C stops)", file=sys.stderr)

@@ -17,6 +17,7 @@ from exporters.errors import ExportError
 from exporters.gguf_vocab import SentencePieceVocab
 from exporters.hf_tokenizer import build_hf_tokenizer
 from exporters.source import META_FILE, TOKENIZER_FILE, ModelSource
+from trainers import sampling
 
 
 def write_hf(source: ModelSource, out: Path) -> Path:
@@ -39,7 +40,7 @@ def write_hf(source: ModelSource, out: Path) -> Path:
     finally:
         model.config = original
     GenerationConfig(bos_token_id=vocab.bos_id, eos_token_id=vocab.eos_id, pad_token_id=vocab.pad_id,
-                     do_sample=False, max_new_tokens=256).save_pretrained(out)
+                     max_new_tokens=256, **sampling.DEFAULT.hf()).save_pretrained(out)
     build_hf_tokenizer(source.tokenizer_path, config.max_position_embeddings).save_pretrained(out)
     if Path(source.tokenizer_path).resolve() != (out / TOKENIZER_FILE).resolve():
         shutil.copyfile(source.tokenizer_path, out / TOKENIZER_FILE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exporters import chat_template
+from trainers import sampling
 
 NAME = "Modelfile"
 
@@ -11,7 +12,7 @@ NAME = "Modelfile"
 def modelfile_text(gguf_name: str, num_ctx: int) -> str:
     lines = [f"FROM ./{gguf_name}", f'TEMPLATE """{chat_template.OLLAMA}"""']
     lines += [f'PARAMETER stop "{s}"' for s in chat_template.STOP]
-    lines += [f"PARAMETER num_ctx {num_ctx}", "PARAMETER temperature 0.2"]
+    lines += [f"PARAMETER num_ctx {num_ctx}", *sampling.DEFAULT.ollama()]
     return "\n".join(lines) + "\n"
 
 

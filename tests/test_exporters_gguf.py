@@ -150,6 +150,11 @@ def test_gguf_writes_an_ollama_modelfile_beside_it(ggufs):
     assert lines[0] == f"FROM ./{ggufs['q8_0'].name}"
     assert any(line.startswith('TEMPLATE """') and "<RESPONSE>" in line for line in lines)
     assert 'PARAMETER stop "</s>"' in lines and 'PARAMETER stop "<PROMPT>"' in lines
+    params = dict(line.split()[1:] for line in lines if line.startswith("PARAMETER ") and "stop" not in line)
+    from trainers.sampling import DEFAULT
+    assert {k: float(params[k]) for k in ("temperature", "top_p", "top_k", "repeat_penalty")} == {
+        "temperature": DEFAULT.temperature, "top_p": DEFAULT.top_p, "top_k": DEFAULT.top_k,
+        "repeat_penalty": DEFAULT.repetition_penalty}
 
 
 def test_gguf_carries_the_fim_sentinel_ids_llama_cpp_reads_for_infill(kit, ggufs):

@@ -75,3 +75,24 @@ def test_hf_export_refuses_a_folder_holding_something_else(kit, tmp_path, capsys
     assert main(["hf", "--ckpt", str(kit.ckpt), "--out", str(tmp_path)]) == 2
     assert "not an earlier export" in capsys.readouterr().err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["notes.txt"]
+
+
+def test_hf_export_generation_config_carries_the_served_sampling(hf_dir):
+    from transformers import AutoModelForCausalLM, GenerationConfig
+
+    from trainers.sampling import DEFAULT
+    gen = GenerationConfig.from_pretrained(hf_dir, local_files_only=True)
+    assert gen.do_sample is True
+    assert (gen.temperature, gen.top_p, gen.top_k, gen.repetition_penalty) == (
+        DEFAULT.temperature, DEFAULT.top_p, DEFAULT.top_k, DEFAULT.repetition_penalty)
+    # generate() with no arguments samples with them: two seeds give two continuations, greedy stays one call away
+    model = AutoModelForCausalLM.from_pretrained(hf_dir, local_files_only=True).eval()
+    x = torch.tensor([[model.config.eos_token_id] * 2])
+    outs = set()
+    for seed in range(4):
+        torch.manual_seed(seed)
+        outs.add(tuple(model.generate(x, max_new_tokens=24, min_new_tokens=24)[0].tolist()))
+    assert len(outs) > 1
+    greedy = {tuple(model.generate(x, max_new_tokens=24, min_new_tokens=24, do_sample=False)[0].tolist())
+              for _ in range(2)}
+    assert len(greedy) == 1

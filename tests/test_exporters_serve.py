@@ -7,11 +7,13 @@ import subprocess
 import sys
 
 import pytest
+import requests
 
 from exporters.cli import main
 from trainers.llama_runtime import load_llama
 from exporters.serve import HOST, free_port, start_server, stop_server
 from tests.test_exporters_kit import ROOT
+from trainers.sampling import DEFAULT
 
 pytestmark = pytest.mark.slow
 PROMPT = "package main\n\nimport \"fmt\"\n\nfunc main() {\n\t"
@@ -38,8 +40,8 @@ def greedy(q8):
     """What llama.cpp itself generates for a prompt, greedily, in this process."""
     lm = load_llama(q8, n_ctx=256, n_threads=2)
 
-    def complete(prompt: str, n: int = 8) -> str:
-        return lm.create_completion(prompt, max_tokens=n, temperature=0.0)["choices"][0]["text"]
+    def complete(prompt: str, n: int = 8, **sampling) -> str:
+        return lm.create_completion(prompt, max_tokens=n, **(sampling or {"temperature": 0.0}))["choices"][0]["text"]
     return complete
 
 
@@ -85,17 +87,46 @@ def test_langchain_chat_openai_talks_to_the_server(server):
     assert answer.response_metadata.get("finish_reason") in ("stop", "length")
 
 
-def test_serve_smoke_prints_one_completion_and_leaves_no_server(q8, greedy):
+def test_server_fills_the_sampling_a_request_leaves_out_with_ours(server, greedy):
+    prompt, n = PROMPT, 48
+    answer = requests.post(f"{server}/completions", json={"prompt": prompt, "max_tokens": n, "seed": 7}, timeout=60)
+    text = answer.json()["choices"][0]["text"]
+    # llama.cpp in this process, told our settings explicitly, draws the same tokens from the same seed
+    assert text == greedy(prompt, n, seed=7, **DEFAULT.llama_cpp())
+    # and llama-cpp-python's own defaults (temperature 0.8) would have drawn others
+    assert text != greedy(prompt, n, seed=7, temperature=0.8, top_p=0.95, top_k=40, repeat_penalty=1.1)
+    explicit = requests.post(f"{server}/completions", json={"prompt": prompt, "max_tokens": 8, "temperature": 0.0,
+                                                            "repeat_penalty": 1.0}, timeout=60)
+    assert explicit.json()["choices"][0]["text"] == greedy(prompt)  # what a client sends wins: greedy stays
+
+
+def test_serve_smoke_prints_completions_with_repetition_and_leaves_no_server(q8, greedy):
     port = free_port()
     run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(q8), "--port", str(port),
-                          "--smoke", PROMPT, "--max-tokens", "8"], capture_output=True, text=True, cwd=ROOT,
-                         timeout=300)
+                          "--smoke", PROMPT, "--smoke", "package main\n", "--max-tokens", "8", "--greedy"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
-    reply = json.loads(run.stdout.strip().splitlines()[-1])
-    assert reply["url"] == f"http://{HOST}:{port}/v1"
-    assert reply["text"] == greedy(PROMPT)
+    replies = [json.loads(line) for line in run.stdout.strip().splitlines()]
+    assert [r["prompt"] for r in replies] == [PROMPT, "package main\n"]
+    assert replies[0]["url"] == f"http://{HOST}:{port}/v1"
+    assert [r["text"] for r in replies] == [greedy(PROMPT), greedy("package main\n")]
+    assert all(0.0 <= r["repeated_lines"] <= 1.0 and 0.0 <= r["repeated_ngrams"] <= 1.0 for r in replies)
     with socket.socket() as s:  # nothing listens there any more
         assert s.connect_ex((HOST, port)) != 0
+
+
+def test_serve_smoke_held_out_prompt_is_the_head_of_a_test_split_go_file(q8, tmp_path):
+    from lake import Lake
+    from tests.test_evaluate_generation import held_out_lake
+    with Lake(tmp_path / "lake") as lk:
+        held = held_out_lake(lk)
+    run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(q8), "--smoke-held-out",
+                          "--lake", str(tmp_path / "lake"), "--prompt-lines", "6", "--max-tokens", "8"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (reply,) = [json.loads(line) for line in run.stdout.strip().splitlines()]
+    assert reply["prompt"].startswith("package ") and reply["prompt"].count("\n") == 6
+    assert reply["prompt"] in held and reply["completion_tokens"] > 0
 
 
 def test_serve_a_missing_gguf_is_a_one_line_error(tmp_path):

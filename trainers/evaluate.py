@@ -25,6 +25,7 @@ from trainers.eval.errors import EvalError
 from trainers.eval.models import load_subject
 from trainers.eval.runner import EvalRun, evaluate
 from trainers.errors import TrainerError
+from trainers.sampling import GREEDY
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -45,6 +46,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--go-tests", action="store_true", help="also run the packages' own tests (bounded)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="tokens per generated answer "
                    f"(default: {EvalConfig.explain_max_new_tokens} explain, {EvalConfig.code_max_new_tokens} code)")
+    p.add_argument("--greedy", action="store_true", help="greedy generation instead of the served sampling "
+                   "(trainers/sampling.py: temperature %s, top-p %s, repetition penalty %s)"
+                   % (EvalConfig.temperature, EvalConfig.top_p, EvalConfig.repetition_penalty))
     p.add_argument("--ngram", type=int, default=EvalConfig.ngram, help="decontamination n-gram length in words")
     p.add_argument("--contamination-threshold", type=float, default=EvalConfig.contamination_threshold)
     args = p.parse_args(argv)
@@ -57,6 +61,9 @@ def config_from(args: argparse.Namespace) -> EvalConfig:
     suites = SUITES if args.suite == "all" else tuple(s.strip() for s in args.suite.split(",") if s.strip())
     new = {} if args.max_new_tokens is None else {"explain_max_new_tokens": args.max_new_tokens,
                                                    "code_max_new_tokens": args.max_new_tokens}
+    if args.greedy:
+        new.update(temperature=GREEDY.temperature, top_p=GREEDY.top_p, top_k=GREEDY.top_k,
+                   repetition_penalty=GREEDY.repetition_penalty)
     return EvalConfig(suites=suites, limit=args.limit, seed=args.seed, go_tests=args.go_tests, ngram=args.ngram,
                       contamination_threshold=args.contamination_threshold, **new)
 
@@ -82,7 +89,8 @@ def _print_summary(run: EvalRun) -> None:
     print(f"eval_run {run.eval_run} ({run.checkpoint}, lake snapshot {run.snapshot})")
     for m in run.metrics:
         if m.system == "model" and m.metric in ("bits_per_byte", "bleu", "rougeL", "compile_rate", "vet_rate",
-                                                  "edit_similarity", "exact_match", "contaminated", "uncheckable"):
+                                                  "edit_similarity", "repeated_lines", "repeated_ngrams", "exact_match",
+                                                  "contaminated", "uncheckable"):
             print(f"  {m.suite:15s} {m.metric:16s} {m.category:22s} {m.value:10.4f}  (n={m.n})")
     print("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in run.seconds.items()))
 

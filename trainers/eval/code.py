@@ -19,6 +19,7 @@ from trainers.eval.config import EvalConfig
 from trainers.eval.generation import answers
 from trainers.eval.gotasks import CodeTask, close_body
 from trainers.eval.models import Subject
+from trainers.eval.repetition import repetition
 from trainers.eval.results import ItemOutcome, Metric
 
 CATEGORY = "function_body"
@@ -62,7 +63,7 @@ def run(subject: Subject, tasks: list[tuple[CodeTask, gobuild.PackageSite, ItemO
         workdir: Path) -> list[Metric]:
     todo = [(t, s, i) for t, s, i in tasks if i.status == "scored"]
     generated = answers(subject, [t.prompt for t, _, _ in todo], cfg.max_prompt_tokens, cfg.code_max_new_tokens,
-                        "code: generating bodies")
+                        "code: generating bodies", sampling=cfg.sampling, seed=cfg.seed)
     bodies = []
     for (_, _, item), gen in zip(todo, generated):
         item.generation = gen
@@ -88,7 +89,8 @@ def run(subject: Subject, tasks: list[tuple[CodeTask, gobuild.PackageSite, ItemO
         item.scores.update(
             closed=body is not None, compiles=res.compiles, vet=res.vet, tests=res.tests, error=res.error,
             edit_similarity=difflib.SequenceMatcher(None, task.reference, candidate, autojunk=False).ratio(),
-            exact_match=" ".join(candidate.split()) == " ".join(task.reference.split()))
+            exact_match=" ".join(candidate.split()) == " ".join(task.reference.split()),
+            **repetition(item.generation))
     for task, site, item in tasks:
         if item.status != "scored":
             site.close()
@@ -108,6 +110,9 @@ def summarize(items: list[ItemOutcome]) -> list[Metric]:
             Metric("code", "compile_rate", CATEGORY, sum(i.scores["compiles"] for i in items) / n, n),
             Metric("code", "edit_similarity", CATEGORY, sum(i.scores["edit_similarity"] for i in items) / n, n),
             Metric("code", "exact_match", CATEGORY, sum(i.scores["exact_match"] for i in items) / n, n)]
+    # a degenerate model (one line over and over) shows here, whatever its compile rate
+    rows += [Metric("code", key, CATEGORY, sum(i.scores[key] for i in items) / n, n)
+             for key in ("repeated_lines", "repeated_ngrams")]
     # vet and tests are rated among the bodies that compile, where the original passes them (no row when none)
     rows += rate("vet", [i for i in items if i.scores.get("original_vet")])
     rows += rate("tests", [i for i in items if i.scores.get("original_tests")])

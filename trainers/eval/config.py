@@ -4,6 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from trainers.eval.errors import EvalError
+from trainers.sampling import DEFAULT, Sampling
 
 SUITES = ("lm", "explain", "code", "fim")
 
@@ -21,6 +22,10 @@ class EvalConfig:
     explain_max_new_tokens: int = 48  # a commit message's subject line and a short explanation
     code_max_new_tokens: int = 96     # a body of max_body_lines lines (and a fim multi-line middle)
     fim_line_max_new_tokens: int = 24  # a fim single-line middle
+    temperature: float = DEFAULT.temperature  # sampling as served (trainers/sampling.py); 0: greedy
+    top_p: float = DEFAULT.top_p
+    top_k: int = DEFAULT.top_k
+    repetition_penalty: float = DEFAULT.repetition_penalty
     # code
     min_body_lines: int = 1
     max_body_lines: int = 8
@@ -40,6 +45,10 @@ class EvalConfig:
             raise EvalError(f"unknown suite {bad[0]!r}; suites: all, {', '.join(SUITES)}")
         if self.limit < 1:
             raise EvalError(f"--limit must be at least 1, got {self.limit}")
+
+    @property
+    def sampling(self) -> Sampling:
+        return Sampling(self.temperature, self.top_p, self.top_k, self.repetition_penalty)
 
     def as_dict(self) -> dict:
         return asdict(self)

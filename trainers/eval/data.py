@@ -102,3 +102,16 @@ def train_shards(lake: Lake, tokenizer_id: str) -> list[dict]:
 def repository_name(lake: Lake, repo_id: str) -> str:
     rows = _query(lake, "SELECT name FROM repos WHERE repo_id = ?", [repo_id])
     return rows[0]["name"] if rows and rows[0]["name"] else repo_id.split("@")[0]
+
+
+def held_out_prompt(lake: Lake, lines: int = 12, seed: int = 0) -> dict:
+    """The first `lines` lines, from its package clause on, of the first held-out Go file (test split, seeded
+    order) that has more lines than that: a real prompt the model never trained on. The licence header above
+    the package clause is skipped: it is the same boilerplate in every file."""
+    for f in held_out_go_files(lake, seed):
+        text = f["content"].splitlines(keepends=True)
+        start = next((i for i, line in enumerate(text) if line.startswith("package ")), None)
+        if start is not None and len(text) - start > lines:
+            return {"repo_id": f["repo_id"], "path": f["path"], "prompt": "".join(text[start:start + lines])}
+    raise EvalError(f"the lake at {lake.root} holds no held-out Go file longer than {lines} lines "
+                    f"(run the transforms first)")

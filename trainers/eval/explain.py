@@ -27,7 +27,8 @@ def run(subject: Subject, items: list[ItemOutcome], cfg: EvalConfig) -> list[Met
     rouge = rouge_scorer.RougeScorer(["rougeL"])
     todo = [i for i in items if i.status == "scored"]
     texts = [sft_prompt(i.prompt) for i in todo]
-    generated = answers(subject, texts, cfg.max_prompt_tokens, cfg.explain_max_new_tokens, "explain: generating")
+    generated = answers(subject, texts, cfg.max_prompt_tokens, cfg.explain_max_new_tokens, "explain: generating",
+                        sampling=cfg.sampling, seed=cfg.seed)
     nlls = answer_nlls(subject, [(t, i.reference) for t, i in zip(texts, todo)], cfg.max_prompt_tokens)
     for item, gen, (nll, ntok) in zip(todo, generated, nlls):
         item.generation = gen.strip()

@@ -1,10 +1,12 @@
-"""Prompting a subject: region-marked prompts cut to fit the context, greedy answers in batches."""
+"""Prompting a subject: region-marked prompts cut to fit the context, answers in batches (sampled as served,
+seeded, or greedy)."""
 from __future__ import annotations
 
 import numpy as np
 from tqdm import tqdm
 
 from trainers.eval.models import Subject
+from trainers.sampling import GREEDY, Sampling
 
 from transforms.grammar import sft_parts
 
@@ -22,17 +24,21 @@ def prompt_ids(subject: Subject, text: str, max_prompt_tokens: int, max_new_toke
 
 
 def answers(subject: Subject, texts: list[str], max_prompt_tokens: int, max_new_tokens: int, desc: str,
-            batch: int = 8) -> list[str]:
-    """Greedy answers to every prompt, at most max_new_tokens each, generated `batch` prompts at a time."""
+            batch: int = 8, sampling: Sampling = GREEDY, seed: int = 0) -> list[str]:
+    """Answers to every prompt, at most max_new_tokens each, generated `batch` prompts at a time; a sampled
+    batch draws from a generator seeded by (seed, batch index), so a rerun gives the same answers."""
     new = min(max_new_tokens, subject.ctx_len - 2)
-    return generate_ids(subject, [prompt_ids(subject, t, max_prompt_tokens, new) for t in texts], new, desc, batch)
+    return generate_ids(subject, [prompt_ids(subject, t, max_prompt_tokens, new) for t in texts], new, desc, batch,
+                        sampling, seed)
 
 
-def generate_ids(subject: Subject, ids: list[list[int]], max_new_tokens: int, desc: str, batch: int = 8) -> list[str]:
-    """Greedy answers (decoded) to prompts already tokenised and fitted to the context, `batch` at a time."""
+def generate_ids(subject: Subject, ids: list[list[int]], max_new_tokens: int, desc: str, batch: int = 8,
+                 sampling: Sampling = GREEDY, seed: int = 0) -> list[str]:
+    """Answers (decoded) to prompts already tokenised and fitted to the context, `batch` at a time; greedy
+    unless `sampling` says otherwise, each batch then seeded by (seed, batch index)."""
     out: list[str] = []
     for b in tqdm(range(0, len(ids), batch), desc=desc, unit=" batches", leave=False):
-        out += [subject.decode(o) for o in subject.generate(ids[b:b + batch], max_new_tokens)]
+        out += [subject.decode(o) for o in subject.generate(ids[b:b + batch], max_new_tokens, sampling, seed + b)]
     return out
 
 

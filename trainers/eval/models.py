@@ -1,9 +1,10 @@
 """What an evaluation scores: a model behind one small interface, from a checkpoint or a GGUF file.
 
-Every suite sees only `Subject`: encode/decode, per-token log-probabilities of a window, and greedy
-generation that stops at end-of-sequence or at any region marker (a marker opens the next region, so the
-answer is over). Training never shows a BOS: a document follows the previous one's EOS in the token stream,
-so EOS is what a scored document or a prompt starts from (as the trainer's own validation does).
+Every suite sees only `Subject`: encode/decode, per-token log-probabilities of a window, and generation
+(sampled with trainers.sampling settings from a seeded generator, or greedy) that stops at end-of-sequence
+or at any region marker (a marker opens the next region, so the answer is over). Training never shows a
+BOS: a document follows the previous one's EOS in the token stream, so EOS is what a scored document or a
+prompt starts from (as the trainer's own validation does).
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import numpy as np
 
 from transforms.grammar import SINGLE_TOKENS
 from trainers.eval.errors import EvalError
+from trainers.sampling import GREEDY, Sampling
 
 
 class Subject(Protocol):
@@ -30,8 +32,9 @@ class Subject(Protocol):
     def decode(self, ids: list[int]) -> str: ...
     def token_logprobs(self, windows: list[list[int]]) -> list[np.ndarray]:
         """For each window w (len(w) <= ctx_len): log p(w[i] | w[:i]) for i = 1 .. len(w) - 1, in nats."""
-    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[list[int]]:
-        """Greedy continuation of each prompt (without it), stopped at a stop id (not included)."""
+    def generate(self, prompts: list[list[int]], max_new_tokens: int, sampling: Sampling = GREEDY,
+                 seed: int = 0) -> list[list[int]]:
+        """Continuation of each prompt (without it), stopped at a stop id (not included)."""
 
 
 def _marker_ids(encode) -> set[int]:
@@ -85,12 +88,14 @@ class HFSubject:
                 out += [lp[i, :len(w) - 1] for i, w in enumerate(chunk)]
         return out
 
-    def generate(self, prompts: list[list[int]], max_new_tokens: int, batch_size: int = 8) -> list[list[int]]:
+    def generate(self, prompts: list[list[int]], max_new_tokens: int, sampling: Sampling = GREEDY, seed: int = 0,
+                 batch_size: int = 8) -> list[list[int]]:
         # Batched, left-padded (the attention mask hides the padding, generate derives positions from it):
         # one decoding loop serves batch_size prompts.
         torch = self.torch
         out: list[list[int]] = []
-        with torch.no_grad():
+        with torch.no_grad(), torch.random.fork_rng(devices=[]):  # seeded draws, the caller's RNG untouched
+            torch.manual_seed(seed)
             for b in range(0, len(prompts), batch_size):
                 chunk = prompts[b:b + batch_size]
                 width = max(len(p) for p in chunk)
@@ -100,7 +105,7 @@ class HFSubject:
                     x[i, width - len(p):] = torch.tensor(p, dtype=torch.long)
                     mask[i, width - len(p):] = 1
                 y = self.model.generate(input_ids=x, attention_mask=mask, max_new_tokens=max_new_tokens,
-                                        do_sample=False, eos_token_id=sorted(self.stop_ids),
+                                        eos_token_id=sorted(self.stop_ids), **sampling.hf(),
                                         pad_token_id=self.eos_id, use_cache=True)
                 out += [_cut_at_stop(y[i, width:].tolist(), self.stop_ids) for i in range(len(chunk))]
         return out
@@ -177,12 +182,17 @@ class GGUFSubject:
             out.append(logits[np.arange(len(ids) - 1), ids[1:]] - logz)
         return out
 
-    def generate(self, prompts: list[list[int]], max_new_tokens: int) -> list[list[int]]:
+    def generate(self, prompts: list[list[int]], max_new_tokens: int, sampling: Sampling = GREEDY,
+                 seed: int = 0) -> list[list[int]]:
         out = []
-        for ids in prompts:
+        s = sampling
+        for i, ids in enumerate(prompts):
             self.llm.reset()
+            self.llm.set_seed(seed + i)
             new: list[int] = []
-            for tok in self.llm.generate(list(ids), top_k=1, top_p=1.0, temp=0.0, repeat_penalty=1.0, reset=True):
+            for tok in self.llm.generate(list(ids), top_k=1 if s.greedy else s.top_k, top_p=s.top_p,
+                                         temp=max(s.temperature, 0.0), repeat_penalty=s.repetition_penalty,
+                                         reset=True):
                 if tok in self.stop_ids or len(new) >= max_new_tokens or len(ids) + len(new) >= self.ctx_len:
                     break
                 new.append(int(tok))

@@ -113,7 +113,8 @@ def write_report(lake: Lake, eval_run: str, out_dir: Path) -> Path:
     for suite, title, metrics in (
             ("explain", "Commit messages and PR explanations", ["bleu", "rougeL", "response_loss"]),
             ("code", "Function bodies that compile", ["closed_rate", "compile_rate", "vet_rate", "tests_rate",
-                                                      "edit_similarity", "exact_match"])):
+                                                      "edit_similarity", "exact_match", "repeated_lines",
+                                                      "repeated_ngrams"])):
         sel = [r for r in rows if r["suite"] == suite]
         if not sel:
             continue
