@@ -70,7 +70,9 @@ class HFSubject:
         return list(self.tokenizer.encode(text))
 
     def decode(self, ids: list[int]) -> str:
-        return self.tokenizer.decode(list(ids))
+        # generated text is stored in the lake (eval_items): a byte-fallback piece sequence that cuts a character
+        # becomes U+FFFD, as the GGUF subject's does, never a surrogate-escaped byte Arrow cannot encode
+        return self.tokenizer.decode_bytes(list(ids)).decode("utf-8", errors="replace")
 
     def token_logprobs(self, windows: list[list[int]], batch_size: int = 16) -> list[np.ndarray]:
         # Windows are right-padded into batches: a causal model's outputs before the padding are unchanged.
