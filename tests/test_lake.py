@@ -219,6 +219,7 @@ def test_sigkill_during_a_write_leaves_the_previous_state(tmp_path):
     path = str(tmp_path / "lake")
     with Lake(path) as lk:
         lk.write("files", files_sql("a/x", 100, marker="before"))
+    before = set((Path(path) / "files").rglob("*.parquet"))
     big = _py("""
 import sys
 from lake import Lake
@@ -228,15 +229,15 @@ print("committed", flush=True)
 """, path, stdout=subprocess.PIPE)
     files = Path(path) / "files"
     deadline = time.time() + 60
-    # kill it once it has started writing data files (but before it could have committed)
+    # kill it once it has a data file of its own on disk (but before it could have committed)
     while time.time() < deadline and big.poll() is None and not any(
-            p.stat().st_size > 0 for p in files.rglob("*.parquet") if "before" not in p.name):
-        time.sleep(0.02)
+            p.stat().st_size > 0 for p in set(files.rglob("*.parquet")) - before):
+        time.sleep(0.01)
     big.send_signal(signal.SIGKILL)
     out, _ = big.communicate()
     # it died by the signal, mid-write: data files on disk, no commit reported
     assert big.returncode == -signal.SIGKILL and b"committed" not in out
-    assert any(p.stat().st_size > 0 for p in files.rglob("*.parquet") if "before" not in p.name)
+    assert any(p.stat().st_size > 0 for p in set(files.rglob("*.parquet")) - before)
     with Lake(path) as lk:
         state = lk.query("SELECT count(*) n, min(commit) c FROM files").to_pylist()[0]
         assert state in ({"n": 100, "c": "before"}, {"n": 3_000_000, "c": "during"})

@@ -63,15 +63,19 @@ def test_writer_killed_mid_commit_leaves_nothing_visible(pg_lake):
         import sys
         from lake import Lake
         from tests.lakefill import files_sql
-        Lake(sys.argv[1], data_path=sys.argv[2]).write("files", files_sql("a/x", 2_000_000, marker="during"))
+        Lake(sys.argv[1], data_path=sys.argv[2]).write("files", files_sql("a/x", 6_000_000, marker="during"))
+        print("committed", flush=True)
     """)
-    p = subprocess.Popen([sys.executable, "-c", code, spec, data], cwd=ROOT)
+    before = set(Path(data).rglob("*.parquet"))
+    p = subprocess.Popen([sys.executable, "-c", code, spec, data], cwd=ROOT, stdout=subprocess.PIPE)
     deadline = time.time() + 60
-    while time.time() < deadline and p.poll() is None and len(list(Path(data).rglob("*.parquet"))) < 2:
-        time.sleep(0.02)
+    # kill it once it has a data file of its own on disk (row groups are flushed as they fill), before its commit
+    while time.time() < deadline and p.poll() is None and not any(
+            f.stat().st_size > 0 for f in set(Path(data).rglob("*.parquet")) - before):
+        time.sleep(0.01)
     p.send_signal(signal.SIGKILL)
-    p.wait()
-    assert p.returncode == -signal.SIGKILL  # killed mid-write, not finished before the signal
+    out, _ = p.communicate()
+    assert p.returncode == -signal.SIGKILL and b"committed" not in out  # killed mid-write, not after its commit
     with Lake(spec, data_path=data) as lk:
         state = lk.query("SELECT count(*) n, min(commit) c FROM files").to_pylist()[0]
         assert state in ({"n": 10, "c": "before"}, {"n": 2_000_000, "c": "during"})
