@@ -27,6 +27,7 @@ from ingest.github.config import GitHubConfig
 log = logging.getLogger("ingest.github")
 
 SECONDARY = "secondary"  # the pseudo-resource whose bucket holds a token's secondary-limit pause
+_PAUSE_MARGIN_S = 0.001
 
 
 class SharedState(Protocol):
@@ -124,7 +125,9 @@ class RateLimiter:
         def free_at(token) -> float:
             b = self._bucket(token, resource)
             at = (b.reset or now) + 1 if left(token) <= 0 else now
-            return max(at, paused_until(token) or now)
+            paused = paused_until(token)
+            # a pause read back from the lake is cut to microseconds: wake a hair after it, never before GitHub's
+            return max(at, paused + _PAUSE_MARGIN_S if paused is not None else now)
 
         token = min(self._tokens, key=free_at)
         low = left(token) <= 0
