@@ -7,11 +7,11 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 
 from tests.test_trainers_corpus import build_go_lake
-from transforms import grammar
-from transforms.hf_tokenizer import tokenizer_id_for
+from artifacts import grammar
+from artifacts.hf_tokenizer import tokenizer_id_for
 from transforms.pack_cli import main as pack_main
-from transforms.shard_format import ShardReader
-from transforms.tokenizer import Tokenizer as OurTokenizer
+from artifacts.shard_format import ShardReader
+from artifacts.tokenizer import Tokenizer as OurTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_pack_hf_tokenizer_round_trips_text_and_resolves_provenance(packed, mark
         shards = _newest_hf_shards(lk, tok_id)
         ours = lk.query("SELECT count(*) FROM shards WHERE tokenizer_id LIKE 'spm-%'").column(0)[0].as_py()
         assert shards and ours  # beside our own shards, not instead of them
-        from trainers.manifest import read_manifest
+        from artifacts.manifest import read_manifest
         assert read_manifest(lk).tokenizer_id.startswith("spm-")  # a run takes another model's shards by name only
         tok = OurTokenizer.from_file(lk.root / row["path"])  # the same entry point the trainers use
         assert tok.vocab_size == row["vocab_size"]
@@ -83,7 +83,7 @@ def test_pack_hf_folder_without_tokenizer_json_is_one_line_error(packed, tmp_pat
 
 def test_a_registered_hf_tokenizer_is_reused_not_registered_again(packed):
     from lake import Lake
-    from transforms.hf_tokenizer import register_hf_tokenizer
+    from artifacts.hf_tokenizer import register_hf_tokenizer
     lake, stranger = packed
     with Lake(lake) as lk:
         first = register_hf_tokenizer(lk, stranger)

@@ -9,7 +9,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_only
+
+from lake import Lake, Write
+from lake.runs import sanitize
+from trainers.errors import TrainerError
 
 
 def _checkpoint_dir(trainer) -> Path:
@@ -38,8 +43,6 @@ class FiniteWeightsGuard(L.Callback):
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.global_step % self.every:
             return
-        import torch
-        from trainers.errors import TrainerError
         if not all(bool(torch.isfinite(p).all()) for p in pl_module.parameters()):
             cb = trainer.checkpoint_callback
             raise TrainerError(f"the weights are not finite after step {trainer.global_step}: stopped; last finite "
@@ -100,7 +103,6 @@ def read_curves(metrics_csv: Path) -> tuple[list[tuple[int, float]], dict[str, l
 def _scrub(value):
     """Token-shaped strings out of a config (lake.runs.sanitize on the values; its key rule would also hide
     innocent keys such as `tokenizer_id`)."""
-    from lake.runs import sanitize
     if isinstance(value, dict):
         return {k: _scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -119,7 +121,6 @@ class LakeRunRecord(L.Callback):
 
     def _write(self, row: dict) -> None:
         """The training_runs row and, beside it, the `runs` row every pipeline command leaves (same run_id)."""
-        from lake import Lake, Write
         row = {**row, "config": json.dumps(_scrub(self.config), default=str),
                "metrics": json.dumps(row.get("metrics") or {}, default=str)}
         with Lake(self.lake) as lk:

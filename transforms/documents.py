@@ -1,4 +1,4 @@
-"""The document steps: rows of a source model -> serialised (transforms/grammar.py), redacted text.
+"""The document steps: rows of a source model -> serialised (artifacts/grammar.py), redacted text.
 
 `documents` turns sql/clean_document_sources.sql into the `documents` table; `sft` turns
 sql/clean_sft_sources.sql into `sft_candidates`. Both stream: one Arrow batch at a time.
@@ -12,7 +12,8 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from lake.catalog import table as declared
-from transforms import grammar, secrets
+from artifacts import grammar
+from transforms import secrets
 from transforms.config import TransformConfig
 
 

@@ -4,7 +4,7 @@
 `pack(lake, PackConfig(...))`.
 
 What it writes, under `lake.artifacts("shards")/<tokenizer_id>/<lake_snapshot>/<split>/<category>/`:
-`00000.bin`, `00000.idx.npy`, `00000.docs.parquet`, ... in the format of transforms/shard_format.py (flat
+`00000.bin`, `00000.idx.npy`, `00000.docs.parquet`, ... in the format of artifacts/shard_format.py (flat
 uint16/uint32 tokens as nanoGPT's train.bin, EOS after every document, Megatron-style document offsets, the
 sample id of every document), and one `shards` row per shard (path, split, category, dtype, tokens,
 documents, sha256, tokenizer_id, lake_snapshot, and the sample range it holds).
@@ -45,8 +45,9 @@ from typing import Iterator
 
 import numpy as np
 
-from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify_row
-from transforms.tokenizer import Tokenizer, load_tokenizer
+from artifacts.manifest import newest_shard_set
+from artifacts.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify_row
+from artifacts.tokenizer import Tokenizer, load_tokenizer
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # split and category become folder names
 
@@ -351,13 +352,8 @@ def _pack_shards(lake, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dtype, s
 
 def verify_shards(lake, tokenizer_id: str | None = None) -> list[dict]:
     """Check every shard of the newest pack (of `tokenizer_id`) against the manifest; ShardError on the first bad one."""
-    where, params = ("WHERE tokenizer_id = ?", [tokenizer_id]) if tokenizer_id else ("", [])
-    pick = lake.query(f"SELECT tokenizer_id, lake_snapshot FROM shards {where} "
-                      "ORDER BY created_at DESC, lake_snapshot DESC LIMIT 1", params).to_pylist()
-    if not pick:
-        raise ShardError("no shards in the lake (run `python -m transforms pack`)")
     rows = lake.query("SELECT * FROM shards WHERE tokenizer_id = ? AND lake_snapshot = ? ORDER BY shard_id",
-                      [pick[0]["tokenizer_id"], pick[0]["lake_snapshot"]]).to_pylist()
+                      list(newest_shard_set(lake, tokenizer_id))).to_pylist()
     for r in rows:
         stem = Path(lake.root) / r["path"]
         verify_row(stem, r)
