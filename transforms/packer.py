@@ -46,6 +46,7 @@ from typing import Iterator
 import numpy as np
 
 from artifacts.manifest import newest_shard_set
+from lake.inspect import table_versions
 from artifacts.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify_row
 from artifacts.tokenizer import Tokenizer, load_tokenizer
 
@@ -99,19 +100,10 @@ class PackResult:
 # -- reading the lake -----------------------------------------------------------------------------
 def samples_snapshot(lake) -> int:
     """The last snapshot that created, altered, inserted into or deleted from `samples`."""
-    found = lake.query("SELECT table_id FROM __ducklake_metadata_lake.ducklake_table "
-                       "WHERE table_name = 'samples' AND end_snapshot IS NULL")
-    if found.num_rows == 0:
-        raise ShardError("the lake has no samples table")
-    table_id = str(found.column(0)[0].as_py())
-    last = None
-    for snap in lake.snapshots().to_pylist():
-        for kind, ids in snap["changes"] or []:  # a MAP arrives as (key, value) pairs
-            if "main.samples" in ids or (kind != "tables_created" and table_id in ids):
-                last = snap["snapshot_id"]
+    last = table_versions(lake).get("samples")
     if last is None:
-        raise ShardError("the samples table was never written")
-    return int(last)
+        raise ShardError("the lake has no samples table")
+    return last
 
 
 def _samples_at(snapshot: int) -> str:
