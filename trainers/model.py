@@ -1,11 +1,11 @@
-"""The language model as a LightningModule: a Llama-style decoder from `transformers` (RMSNorm, RoPE, SwiGLU,
-optional grouped-query attention), built from a LlamaConfig, never downloaded. Using LlamaForCausalLM itself
-keeps the Hugging Face and GGUF exports a direct copy of the state dict.
+"""The language model as a LightningModule: loss, optimiser and validation of the Llama-style decoder that
+artifacts/architecture.py describes and trainers/construction.py builds (fresh, from a checkpoint or from a
+Hugging Face folder, optionally under LoRA). What a run does around it -- stopping on a non-finite loss,
+throughput and MFU, curriculum logging -- are callbacks (trainers/callbacks.py) that trainers.fit adds.
 """
 from __future__ import annotations
 
 import math
-import time
 
 import lightning as L
 import torch
@@ -14,7 +14,7 @@ from lightning.pytorch.callbacks import Timer
 from artifacts.architecture import ARCHITECTURE, apply_special_ids, llama_config  # noqa: F401 (llama_config: bench/)
 from artifacts.checkpoint import META_KEY
 from artifacts.lora import LoraSpec
-from trainers import adapt, flops
+from trainers import adapt
 from trainers.construction import build_model
 from trainers.errors import TrainerError
 from trainers.loss import IGNORE, HeldOutSums, token_losses
@@ -55,8 +55,6 @@ class LlamaLM(L.LightningModule):
         self.meta: dict = {}  # what the checkpoint must carry to be usable alone (set by the data module)
         self.categories: list[str] = []
         self._val: HeldOutSums | None = None
-        self._t_last: float | None = None
-        self._flops_per_token: float | None = None
 
     def setup(self, stage: str) -> None:
         if stage == "fit" and self.compiles(self.trainer.strategy.root_device):
@@ -89,55 +87,9 @@ class LlamaLM(L.LightningModule):
         losses = self.token_losses(batch)
         valid = (batch["targets"] != IGNORE).sum()
         loss = losses.sum() / valid.clamp(min=1)
-        self._stop_if_not_finite(loss)
         self.log("train/loss", loss, on_step=True, prog_bar=True, sync_dist=self.trainer.world_size > 1)
         self.log("train/lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=True)
-        self._log_throughput(batch)
-        dm = self.trainer.datamodule
-        if getattr(dm, "curriculum", None) is not None:
-            stage = dm.curriculum.stage_at_step(self.global_step)
-            self.log("curriculum/stage", float(stage.index), on_step=True)
-            for cat, w in stage.weights.items():
-                self.log(f"curriculum/weight_{cat}", w, on_step=True)
         return loss
-
-    def _stop_if_not_finite(self, loss: torch.Tensor) -> None:
-        bad = not bool(torch.isfinite(loss))
-        if self.trainer.world_size > 1:  # every rank must take the same decision (and the checkpoint together)
-            bad = self.trainer.strategy.reduce_boolean_decision(bad, all=False)
-        if not bad:
-            return
-        # Save the weights that gave this loss only if they are still finite (then they are the state from
-        # before this step); otherwise the last periodic checkpoint is the one from before the divergence.
-        cb = self.trainer.checkpoint_callback
-        if all(bool(torch.isfinite(p).all()) for p in self.parameters()):
-            folder = cb.dirpath if cb is not None and cb.dirpath else self.trainer.default_root_dir
-            path = f"{folder}/nonfinite-step{self.global_step}.ckpt"
-            self.trainer.save_checkpoint(path)
-            where = f"weights from before this step saved to {path}"
-        else:
-            last = cb.last_model_path if cb is not None else ""
-            where = f"the weights are already non-finite; last finite checkpoint: {last or 'none saved yet'}"
-        raise TrainerError(f"training loss is {loss.item()} at step {self.global_step}: stopped; {where}")
-
-    def _log_throughput(self, batch: dict) -> None:
-        now = time.perf_counter()
-        if self._t_last is not None:
-            world = self.trainer.world_size
-            tokens = batch["input_ids"].numel() * world * self.trainer.accumulate_grad_batches
-            tps = tokens / max(now - self._t_last, 1e-9)
-            self.log("train/tokens_per_s", tps, on_step=True, prog_bar=True)
-            if self._flops_per_token is None:
-                self._flops_per_token = flops.flops_per_token(self.model, self.config.num_hidden_layers,
-                                                              self.config.hidden_size, batch["input_ids"].shape[1])
-            peak = flops.peak_flops(self.device, self.trainer.precision, self.hparams.peak_flops)
-            if peak:
-                self.log("train/mfu", self._flops_per_token * tps / (peak * world), on_step=True)
-        self._t_last = now
-
-    def on_train_batch_start(self, batch, batch_idx):
-        if batch_idx % self.trainer.accumulate_grad_batches == 0 and self._t_last is None:
-            self._t_last = time.perf_counter()
 
     # -- validation: summed over whole held-out documents, per category ----------------------
     def on_validation_epoch_start(self) -> None:
@@ -151,7 +103,6 @@ class LlamaLM(L.LightningModule):
         metrics = self._val.metrics(reduce)
         for name, value in metrics.items():
             self.log(name, value, sync_dist=False, rank_zero_only=True)
-        self._t_last = None  # validation time is not training throughput
 
     # -- optimiser ---------------------------------------------------------------------------
     def configure_optimizers(self):
