@@ -7,8 +7,9 @@ import pyarrow as pa
 
 from lake.catalog import table as declared
 
-_SCALARS = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
-            "DOUBLE": pa.float64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+_SCALARS = {"VARCHAR": pa.string(), "JSON": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
+            "SMALLINT": pa.int16(), "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64(),
+            "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
 
 
 def _arrow_type(duck: str) -> pa.DataType:
