@@ -141,7 +141,6 @@ class Lake:
 
     def ensure_tables(self, tables: dict[str, Table] | None = None) -> list[str]:
         """Create missing declared tables and add missing columns (schema evolution). Returns what changed."""
-
         tables = tables or TABLES
         changed: list[str] = []
 
@@ -185,7 +184,7 @@ class Lake:
                 in_transaction(self.con, lambda: [self._set_layout(t) for t in todo])
                 changed.extend(f"{t.name} layout" for t in todo)
 
-        with_retry(create)
+        with_retry(create)  # several processes may open a new lake at once
         with_retry(layout)
         return changed
 
@@ -216,6 +215,7 @@ class Lake:
     # -- reading ----------------------------------------------------------------------------
     def query(self, sql: str, params: list | None = None) -> pa.Table:
         try:
+            # a busy SQLite catalog ("database is locked") answers on a retry
             return with_retry(lambda: self.con.execute(sql, params or []).to_arrow_table())
         except duckdb.Error as e:
             raise self._error(e) from None
