@@ -16,8 +16,9 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 
 def main() -> None:
     import torch
-    from trainers.adapt import held_out_bpb, load_base, parameter_counts
-    from trainers.checkpoint import load_model, read_checkpoint
+    from artifacts.lora import parameter_counts
+    from trainers.adapt import held_out_bpb, load_base
+    from artifacts.checkpoint import load_model, read_checkpoint
     from trainers.data import ShardDataModule
 
     ap = argparse.ArgumentParser()

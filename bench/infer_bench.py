@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from exporters.gguf_export import write_gguf  # noqa: E402
-from trainers.llama_runtime import load_llama  # noqa: E402
+from artifacts.llama_runtime import load_llama  # noqa: E402
 from exporters.source import from_checkpoint, parameter_count  # noqa: E402
 from transforms.tokenizer import Tokenizer  # noqa: E402
 
@@ -30,8 +30,8 @@ from transforms.tokenizer import Tokenizer  # noqa: E402
 def synthetic(workdir: Path, vocab: int, d_model: int, n_layers: int, n_heads: int, seq: int):
     import sentencepiece as spm
 
-    from trainers.model import llama_config
-    from transforms import grammar
+    from artifacts.architecture import llama_config
+    from artifacts import grammar
     from transforms.tokenizer import SPM_OPTIONS, marker_piece
     from transformers import LlamaForCausalLM
 

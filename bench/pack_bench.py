@@ -38,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from lake import Lake  # noqa: E402
 from lake.arrow import to_arrow  # noqa: E402
-from transforms import grammar  # noqa: E402
+from artifacts import grammar  # noqa: E402
 from transforms.config import TransformConfig  # noqa: E402
 from transforms.tokenizer import Tokenizer, train_tokenizer  # noqa: E402
 

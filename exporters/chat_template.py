@@ -1,6 +1,6 @@
 """The one chat format of our models, spelled for each runtime that needs it.
 
-The model learns SFT pairs as `<PROMPT>` prompt `<RESPONSE>` response EOS, nothing between (transforms/grammar.py sft_parts, used by trainers/sft.py
+The model learns SFT pairs as `<PROMPT>` prompt `<RESPONSE>` response EOS, nothing between (artifacts/grammar.py sft_parts, used by trainers/sft.py
 encode_pair), so a chat turn maps onto the same markers: user/system text after `<PROMPT>`, assistant text
 after `<RESPONSE>`.
 The Jinja form goes into the HF tokenizer config and the GGUF (`tokenizer.chat_template`, which llama.cpp's
@@ -8,7 +8,7 @@ server applies); the Go-template form goes into the Ollama Modelfile. Both must 
 """
 from __future__ import annotations
 
-from transforms.grammar import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+from artifacts.grammar import EOS, FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
 PROMPT, RESPONSE = "<PROMPT>", "<RESPONSE>"
 
@@ -28,7 +28,7 @@ OLLAMA_CHAT = (
     "{{- end }}" + RESPONSE
 )
 # A generate request with a `suffix` (editor completion) renders .Prompt and .Suffix as the infill prompt of
-# transforms/grammar.py fim_prompt; Ollama accepts `suffix` only for a template that mentions .Suffix.
+# artifacts/grammar.py fim_prompt; Ollama accepts `suffix` only for a template that mentions .Suffix.
 OLLAMA_INFILL = FIM_PREFIX + "{{ .Prompt }}" + FIM_SUFFIX + "{{ .Suffix }}" + FIM_MIDDLE
 OLLAMA = "{{- if .Suffix }}" + OLLAMA_INFILL + "{{- else }}" + OLLAMA_CHAT + "{{- end }}"
 

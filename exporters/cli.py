@@ -6,7 +6,20 @@ import json
 import sys
 from pathlib import Path
 
+from artifacts.errors import ArtifactError
+from artifacts.held_out import held_out_prompt
+from artifacts.sampling import GREEDY
+from exporters import serve
+from exporters.card import write_card
 from exporters.errors import ExportError
+from exporters.gguf_export import write_gguf
+from exporters.hf_export import write_hf
+from exporters.license_manifest import write_manifest
+from exporters.merge_lora import merge_lora
+from exporters.modelfile import write_modelfile
+from exporters.source import load_source, parameter_count
+from exporters.training_data import read_training_data
+from lake import Lake, LakeError
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -56,10 +69,6 @@ def parser() -> argparse.ArgumentParser:
 
 
 def _write_card(source, out: Path, lake: str | None) -> str:
-    from exporters.card import write_card
-    from exporters.license_manifest import write_manifest
-    from exporters.training_data import read_training_data
-
     recorded = source.meta.get("lake")
     if lake is None and (recorded is None or not Path(recorded).exists()):
         # the checkpoint's lake is gone (or it names none): say so, in the card and here
@@ -75,14 +84,10 @@ def _write_card(source, out: Path, lake: str | None) -> str:
 
 
 def _held_out_prompt(lake: str | None, lines: int) -> str:
-    from lake import Lake, LakeError
-    from trainers.eval.data import held_out_prompt
-    from trainers.eval.errors import EvalError
-
     try:
         with Lake(lake) as lk:
             found = held_out_prompt(lk, lines)
-    except (LakeError, EvalError) as e:
+    except (LakeError, ArtifactError) as e:
         raise ExportError(f"--smoke-held-out: {e}") from None
     print(f"held-out prompt: {found['repo_id']} {found['path']} (first {lines} lines from its package clause)",
           file=sys.stderr)
@@ -90,18 +95,13 @@ def _held_out_prompt(lake: str | None, lines: int) -> str:
 
 
 def run(args: argparse.Namespace) -> None:
-    from exporters.source import load_source, parameter_count
-
     if args.command == "merge-lora":
-        from exporters.merge_lora import merge_lora
         out = merge_lora(args.base, args.adapter, args.out)
         print(f"merge-lora: {out} (a Hugging Face folder; for a Llama base with a SentencePiece tokenizer.model, "
               f"`python -m exporters gguf --hf {out}` takes it)")
         return
     if args.command == "serve":
-        from exporters import serve
         if args.smoke or args.smoke_held_out:
-            from trainers.sampling import GREEDY
             prompts = list(args.smoke)
             if args.smoke_held_out:
                 prompts.append(_held_out_prompt(args.lake, args.prompt_lines))
@@ -115,13 +115,10 @@ def run(args: argparse.Namespace) -> None:
         return
     source = load_source(ckpt=args.ckpt, hf=args.hf)
     if args.command == "hf":
-        from exporters.hf_export import write_hf
         out = write_hf(source, Path(args.out))
         card = _write_card(source, out, args.lake)
         print(f"hf: {out} ({parameter_count(source.model):,} parameters); card: {card}")
     elif args.command == "gguf":
-        from exporters.gguf_export import write_gguf
-        from exporters.modelfile import write_modelfile
         out = write_gguf(source.model, source.tokenizer_path, Path(args.out), args.type, args.name)
         mf = write_modelfile(out, source.model.config.max_position_embeddings)
         print(f"gguf: {out} ({args.type}, {out.stat().st_size / 2**20:.1f} MiB); ollama: {mf}")

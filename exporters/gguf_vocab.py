@@ -18,7 +18,7 @@ import gguf
 from sentencepiece import sentencepiece_model_pb2
 
 from exporters.errors import ExportError
-from transforms.grammar import FIM_MARKERS
+from artifacts.grammar import FIM_MARKERS
 
 
 SPACE = "\u2581"  # SentencePiece's escaped space

@@ -17,7 +17,7 @@ from exporters.errors import ExportError
 from exporters.gguf_vocab import SentencePieceVocab
 from exporters.hf_tokenizer import build_hf_tokenizer
 from exporters.source import META_FILE, TOKENIZER_FILE, ModelSource
-from trainers import sampling
+from artifacts import sampling
 
 
 def write_hf(source: ModelSource, out: Path) -> Path:

@@ -2,7 +2,7 @@
 
 llama-cpp-python's server (0.3.x) has no `/infill`, and for a `/v1/completions` `suffix` it uses sentinel id 0
 ("TODO: Fix" in llama_cpp/llama.py), never the model's FIM tokens. This ASGI layer in front of it turns both
-into a plain completion whose prompt is transforms.grammar.fim_prompt(prefix, suffix): llama.cpp tokenises our
+into a plain completion whose prompt is artifacts.grammar.fim_prompt(prefix, suffix): llama.cpp tokenises our
 sentinels (user-defined pieces in the GGUF) as single tokens, and the answer, the middle, ends at EOS.
 
 - POST /v1/completions with a non-empty "suffix" (OpenAI's field): prompt becomes fim_prompt(prompt, suffix);
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 
 from exporters.errors import ExportError
-from transforms.grammar import fim_prompt
+from artifacts.grammar import fim_prompt
 
 COMPLETIONS, INFILL = "/v1/completions", "/infill"
 # llama.cpp /infill fields with the same meaning (and name) in llama-cpp-python's completion request

@@ -1,6 +1,6 @@
 """A run on a Hugging Face base (trainers/adapt.py) back into a Hugging Face folder: `merge-lora`.
 
-`merge_lora(base, ckpt, out)`: the checkpoint's model as trainers.checkpoint.load_model gives it -- under LoRA
+`merge_lora(base, ckpt, out)`: the checkpoint's model as artifacts.checkpoint.load_model gives it -- under LoRA
 the adapters folded into the linear layers by peft's `merge_and_unload()`, after continued pretraining every
 weight as trained; the base must be the model the run started from. `out` is the base folder's layout -- config.json, model.safetensors, generation config, and the base's own
 tokenizer files copied as they are -- plus repo_llm.json (provenance), so `exporters gguf --hf out` and the
@@ -18,9 +18,10 @@ from transformers import AutoConfig
 
 from exporters.errors import ExportError
 from exporters.source import META_FILE
-from trainers.adapt import LoraSpec, architecture, is_hf_folder
-from trainers.checkpoint import load_model
-from trainers.errors import TrainerError
+from artifacts.architecture import hf_architecture, is_hf_folder
+from artifacts.checkpoint import load_model
+from artifacts.errors import ArtifactError
+from artifacts.lora import LoraSpec
 
 # Tokenizer (and generation) files of the base that travel unchanged: the merged model keeps its vocabulary.
 BASE_FILES = ("tokenizer.json", "tokenizer_config.json", "tokenizer.model", "special_tokens_map.json",
@@ -37,13 +38,13 @@ def merge_lora(base: str | Path, ckpt: str | Path, out: str | Path) -> Path:
         raise ExportError(f"--base {base}: no config.json (not a Hugging Face model folder)")
     try:  # the checkpoint holds every weight (the frozen base beside LoRA adapters); load_model merges them
         loaded = load_model(ckpt)
-    except TrainerError as e:
+    except ArtifactError as e:
         raise ExportError(str(e)) from None
     model, meta = loaded.model, loaded.meta
     lora = meta["hyper_parameters"].get("lora")
     spec = lora if lora is None or isinstance(lora, LoraSpec) else LoraSpec(**dict(lora))
     # --base supplies only the tokenizer and generation files: it must be the model the run started from
-    theirs, ours = architecture(AutoConfig.from_pretrained(base, local_files_only=True)), architecture(model.config)
+    theirs, ours = hf_architecture(AutoConfig.from_pretrained(base, local_files_only=True)), hf_architecture(model.config)
     differ = [k for k in theirs if k != "vocab_size" and theirs[k] != ours[k]]
     if differ:
         raise ExportError(f"--base {base} is not the model {ckpt} was trained from ({differ[0]}: "

@@ -4,7 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exporters import chat_template
-from trainers import sampling
+from artifacts import sampling
 
 NAME = "Modelfile"
 

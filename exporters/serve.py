@@ -2,7 +2,7 @@
 llama.cpp's `/infill` and a completion's `suffix` for fill-in-the-middle (exporters/infill.py).
 
 `serve_forever` runs it in this process until interrupted; a request that leaves a sampling setting out gets
-trainers/sampling.py's (llama-cpp-python's own defaults, temperature 0.8, suit chat, not code). `smoke` starts
+artifacts/sampling.py's (llama-cpp-python's own defaults, temperature 0.8, suit chat, not code). `smoke` starts
 it as a child process on a free port, asks completions over HTTP, and always stops the child: what the demo
 runs, so that no server is left behind.
 """
@@ -21,9 +21,9 @@ import requests
 
 from exporters.errors import ExportError
 from exporters.infill import InfillRoutes
-from trainers.eval.repetition import repetition
-from trainers.llama_runtime import plain_cpu_buffers
-from trainers.sampling import DEFAULT, Sampling
+from artifacts.repetition import repetition
+from artifacts.llama_runtime import plain_cpu_buffers
+from artifacts.sampling import DEFAULT, Sampling
 
 HOST = "127.0.0.1"  # loopback only: this is a local endpoint, never exposed
 DEFAULT_PORT = 8000
@@ -89,7 +89,7 @@ def serve_forever(gguf: Path, port: int, n_ctx: int = 0, threads: int | None = N
     gguf = _check_gguf(gguf)
     model = ModelSettings(model=str(gguf), model_alias=gguf.stem, n_ctx=n_ctx, verbose=False,
                           n_threads=threads or max(1, (os.cpu_count() or 2) // 2))
-    with plain_cpu_buffers():  # the server loads its model here (see trainers/llama_runtime.py)
+    with plain_cpu_buffers():  # the server loads its model here (see artifacts/llama_runtime.py)
         app = create_app(server_settings=ServerSettings(host=HOST, port=port), model_settings=[model])
     app = InfillRoutes(app)  # /infill and `suffix`: fill-in-the-middle (exporters/infill.py)
     uvicorn.run(SamplingDefaults(app, sampling.llama_cpp()), host=HOST, port=port, log_level="warning")

@@ -1,6 +1,6 @@
 """What an export starts from: a training checkpoint (--ckpt) or one of our Hugging Face exports (--hf).
 
-Both give the same `ModelSource` (the shape of trainers.checkpoint.LoadedModel): the LlamaForCausalLM in
+Both give the same `ModelSource` (the shape of artifacts.checkpoint.LoadedModel): the LlamaForCausalLM in
 eval/float32/CPU, the SentencePiece .model it was trained with, and the provenance the model card needs.
 """
 from __future__ import annotations
@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from artifacts.checkpoint import load_model
+from artifacts.errors import ArtifactError
 from exporters.errors import ExportError
 
 META_FILE = "repo_llm.json"          # provenance beside an HF export: tokens seen, lake snapshot, shards, ...
@@ -25,12 +27,9 @@ class ModelSource:
 
 
 def from_checkpoint(ckpt: str | Path) -> ModelSource:
-    from trainers.checkpoint import load_model
-    from trainers.errors import TrainerError
-
     try:
         loaded = load_model(ckpt)
-    except TrainerError as e:
+    except ArtifactError as e:
         raise ExportError(str(e)) from None
     return ModelSource(loaded.model, Path(loaded.tokenizer_path), loaded.tokenizer_id, dict(loaded.meta), str(ckpt))
 

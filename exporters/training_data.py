@@ -11,8 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+from tqdm import tqdm
 
+from artifacts.shard_format import ShardError, ShardReader
 from exporters.errors import ExportError
+from lake import Lake, LakeError
 
 GROUP = ("repo_id", "split", "category", "license")
 
@@ -66,8 +69,6 @@ class TrainingData:
 
 
 def read_training_data(lake_path: str | Path, meta: dict, checkpoint: str = "") -> TrainingData:
-    from lake import Lake, LakeError
-
     snapshot = meta.get("lake_snapshot")
     shard_ids = list(meta.get("shards") or [])
     try:
@@ -116,9 +117,6 @@ def _sample_counts(lk) -> dict[tuple, tuple[int, int]]:
 
 def _shard_tokens(lk, shards: list[dict]) -> dict[tuple, int]:
     """Exact tokens per group: document lengths from each shard's index joined to `samples`, shard by shard."""
-    from tqdm import tqdm
-    from transforms.shard_format import ShardError, ShardReader
-
     out: dict[tuple, int] = {}
     for s in tqdm(shards, desc="shard tokens", unit="shard", leave=False):
         try:

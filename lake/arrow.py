@@ -7,14 +7,19 @@ import pyarrow as pa
 
 from lake.catalog import table as declared
 
-_SCALARS = {"VARCHAR": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(), "BOOLEAN": pa.bool_(),
-            "DOUBLE": pa.float64(), "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
+_SCALARS = {"VARCHAR": pa.string(), "JSON": pa.string(), "BIGINT": pa.int64(), "INTEGER": pa.int32(),
+            "SMALLINT": pa.int16(), "BOOLEAN": pa.bool_(), "DOUBLE": pa.float64(),
+            "TIMESTAMPTZ": pa.timestamp("us", tz="UTC")}
 
 
 def _arrow_type(duck: str) -> pa.DataType:
     duck = duck.strip()
     if duck.endswith("[]"):
         return pa.list_(_arrow_type(duck[:-2]))
+    m = re.fullmatch(r"MAP\((.*)\)", duck)
+    if m:
+        key, value = _split_top(m.group(1))
+        return pa.map_(_arrow_type(key), _arrow_type(value))
     m = re.fullmatch(r"STRUCT\((.*)\)", duck)
     if m:
         fields = [f.strip().split(" ", 1) for f in _split_top(m.group(1))]
@@ -36,6 +41,7 @@ def _split_top(s: str) -> list[str]:
 
 
 def schema(table: str) -> pa.Schema:
+    """The Arrow schema of a declared table (DuckDB types: scalars, T[], STRUCT(...), MAP(K, V))."""
     return pa.schema([(c.name, _arrow_type(c.type)) for c in declared(table).columns])
 
 

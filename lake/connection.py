@@ -15,6 +15,8 @@ from lake.catalog import TABLES, table as declared
 from lake.errors import LakeError
 from lake.location import LakeLocation, resolve, s3_settings_from_env
 from lake.schema import Table
+from lake.runs import RunRecord
+from lake.write import Write, commit, in_transaction, with_retry
 
 CATALOG = "lake"  # the name the lake is attached under: SELECT * FROM lake.files, or plain files after USE
 
@@ -67,7 +69,6 @@ class Lake:
             opts.append("OVERRIDE_DATA_PATH true")
         if self.snapshot_version is not None:
             opts += [f"SNAPSHOT_VERSION {int(self.snapshot_version)}", "READ_ONLY"]
-        from lake.write import with_retry  # processes attaching a new PostgreSQL catalog at once race on creating it
 
         def attach() -> None:
             try:
@@ -78,7 +79,7 @@ class Lake:
                 raise
 
         try:
-            with_retry(attach)
+            with_retry(attach)  # processes attaching a new PostgreSQL catalog at once race on creating it
             if new:
                 self._store_relative_data_path()
         except duckdb.Error as e:
@@ -140,8 +141,6 @@ class Lake:
 
     def ensure_tables(self, tables: dict[str, Table] | None = None) -> list[str]:
         """Create missing declared tables and add missing columns (schema evolution). Returns what changed."""
-        from lake.write import in_transaction, with_retry  # several processes may open a new lake at once
-
         tables = tables or TABLES
         changed: list[str] = []
 
@@ -185,7 +184,7 @@ class Lake:
                 in_transaction(self.con, lambda: [self._set_layout(t) for t in todo])
                 changed.extend(f"{t.name} layout" for t in todo)
 
-        with_retry(create)
+        with_retry(create)  # several processes may open a new lake at once
         with_retry(layout)
         return changed
 
@@ -215,15 +214,14 @@ class Lake:
 
     # -- reading ----------------------------------------------------------------------------
     def query(self, sql: str, params: list | None = None) -> pa.Table:
-        from lake.write import with_retry  # a busy SQLite catalog ("database is locked") answers on a retry
         try:
+            # a busy SQLite catalog ("database is locked") answers on a retry
             return with_retry(lambda: self.con.execute(sql, params or []).to_arrow_table())
         except duckdb.Error as e:
             raise self._error(e) from None
 
     def stream(self, sql: str, params: list | None = None, batch_rows: int = 10_000) -> pa.RecordBatchReader:
         """Arrow record batches of a query, never the whole result in memory."""
-        from lake.write import with_retry
         try:
             return with_retry(lambda: self.con.execute(sql, params or []).to_arrow_reader(batch_rows))
         except duckdb.Error as e:
@@ -262,7 +260,6 @@ class Lake:
         """The snapshot id this connection sees now (the one a training run should name)."""
         if self.snapshot_version is not None:
             return int(self.snapshot_version)
-        from lake.write import with_retry
         return int(with_retry(lambda: self.con.execute(f"SELECT id FROM {CATALOG}.current_snapshot()").fetchone()[0]))
 
     def snapshots(self) -> pa.Table:
@@ -272,15 +269,12 @@ class Lake:
 
     # -- writing (lake/write.py) ------------------------------------------------------------
     def write(self, table: str, data, mode: str = "scope", scope=None, message: str | None = None) -> int:
-        from lake.write import Write, commit
         return commit(self, [Write(table, data, mode, scope)], message=message)
 
     def commit(self, writes, message: str | None = None) -> int:
-        from lake.write import commit
         return commit(self, writes, message=message)
 
     def run(self, command: str, args: dict | None = None):
-        from lake.runs import RunRecord
         return RunRecord(self, command, args or {})
 
 

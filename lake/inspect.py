@@ -7,14 +7,19 @@ from lake.connection import CATALOG, Lake
 _META = f"__ducklake_metadata_{CATALOG}"
 
 
-def _last_snapshot_by_table_id(lk: Lake) -> dict[int, int]:
-    last: dict[int, int] = {}
-    for snap_id, changes in lk.con.execute(f"SELECT snapshot_id, changes FROM {CATALOG}.snapshots()").fetchall():
-        for kind, ids in (changes or {}).items():
-            if "insert" in kind or "delete" in kind or "created_table" in kind or "compact" in kind:
-                for i in ids or []:
-                    if str(i).isdigit():
-                        last[int(i)] = max(last.get(int(i), 0), snap_id)
+def table_versions(lk: Lake) -> dict[str, int]:
+    """Table name -> the last snapshot that created, altered, inserted into or deleted from it (DuckLake's
+    snapshots() name a created table `main.NAME` and the others by table id; a dropped table's old id is not
+    the current one, so it no longer counts)."""
+    ids = {str(tid): name for name, tid in lk.con.execute(
+        f"SELECT table_name, table_id FROM ducklake_table_info('{CATALOG}')").fetchall()}
+    last: dict[str, int] = {}
+    for snapshot, changes in lk.con.execute(f"SELECT snapshot_id, changes FROM {CATALOG}.snapshots()").fetchall():
+        for values in (changes or {}).values():
+            for v in values or []:
+                name = ids.get(str(v)) or (v.split(".", 1)[1] if str(v).startswith("main.") else None)
+                if name:
+                    last[name] = max(last.get(name, -1), int(snapshot))
     return last
 
 
@@ -25,7 +30,7 @@ def table_stats(lk: Lake) -> list[dict]:
         SELECT f.table_id, count(DISTINCT pv.partition_value)
         FROM {_META}.ducklake_data_file f JOIN {_META}.ducklake_file_partition_value pv USING (data_file_id)
         WHERE f.end_snapshot IS NULL GROUP BY f.table_id""").fetchall())
-    last = _last_snapshot_by_table_id(lk)
+    last = table_versions(lk)
     out = []
     existing = lk.existing_tables()
     for name, t in TABLES.items():
@@ -39,7 +44,7 @@ def table_stats(lk: Lake) -> list[dict]:
             "bytes": int(row[5]) if row else 0,
             "files": int(row[4]) if row else 0,
             "partitions": ",".join(t.partition_by) + (f" ({parts.get(table_id, 0)})" if t.partition_by else ""),
-            "last_snapshot": last.get(table_id),
+            "last_snapshot": last.get(name),
             "description": t.description,
         })
     return out

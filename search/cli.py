@@ -15,6 +15,8 @@ from lake import render
 from lake.connection import Lake
 from lake.errors import LakeError
 from search.config import CATEGORIES, DEFAULT_MODEL, MODES, IndexConfig, parse_categories
+from search.indexer import index_samples
+from search.query import search
 
 _SHOWN = ["rank", "score", "sample_id", "category", "repo_id", "where", "snippet"]  # --format table
 
@@ -68,9 +70,6 @@ def _summary(stats) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from search.indexer import index_samples
-    from search.query import search
-
     if args.command == "index":
         config = IndexConfig(model=args.model, categories=parse_categories(args.category),
                              batch_rows=args.batch_rows, limit=args.limit)

@@ -6,7 +6,7 @@ import pytest
 from tests.test_evaluate_code import HELD, held_lake  # noqa: F401  (the fixture)
 from trainers.eval import fim, gobuild
 from trainers.eval.gotasks import CodeTask, mine
-from transforms.grammar import render_file
+from artifacts.grammar import render_file
 
 
 def all_tasks(lake, path: str, tmp_path) -> list[CodeTask]:

@@ -8,9 +8,9 @@ import pytest
 
 from tests.lakefill import row
 from trainers.eval.data import held_out_prompt
-from trainers.eval.errors import EvalError
-from trainers.eval.repetition import repeated_lines, repeated_ngrams, repetition
-from trainers.sampling import DEFAULT, GREEDY
+from artifacts.errors import ArtifactError
+from artifacts.repetition import repeated_lines, repeated_ngrams, repetition
+from artifacts.sampling import DEFAULT, GREEDY
 
 HELD, TRAINED = "example.com/held", "example.com/trained"
 # What the demo's 5-minute model answered to `package main` (issue 25), and a loop of a whole block
@@ -85,5 +85,5 @@ def test_held_out_prompt_is_the_head_of_a_test_split_file_from_its_package_claus
 
 def test_held_out_prompt_refuses_a_lake_without_a_long_enough_held_out_file(lake):
     held_out_lake(lake)
-    with pytest.raises(EvalError, match="longer than 100000 lines"):
+    with pytest.raises(ArtifactError, match="longer than 100000 lines"):
         held_out_prompt(lake, lines=100_000)

@@ -11,10 +11,10 @@ import pytest
 import torch
 
 from exporters.cli import main
-from trainers.llama_runtime import load_llama
+from artifacts.llama_runtime import load_llama
 from tests.test_exporters_kit import ROOT, SEQ
-from trainers.checkpoint import load_model
-from transforms.tokenizer import Tokenizer
+from artifacts.checkpoint import load_model
+from artifacts.tokenizer import Tokenizer
 
 llama_cpp = pytest.importorskip("llama_cpp")
 WINDOW = SEQ * 2  # the model's context
@@ -151,14 +151,14 @@ def test_gguf_writes_an_ollama_modelfile_beside_it(ggufs):
     assert any(line.startswith('TEMPLATE """') and "<RESPONSE>" in line for line in lines)
     assert 'PARAMETER stop "</s>"' in lines and 'PARAMETER stop "<PROMPT>"' in lines
     params = dict(line.split()[1:] for line in lines if line.startswith("PARAMETER ") and "stop" not in line)
-    from trainers.sampling import DEFAULT
+    from artifacts.sampling import DEFAULT
     assert {k: float(params[k]) for k in ("temperature", "top_p", "top_k", "repeat_penalty")} == {
         "temperature": DEFAULT.temperature, "top_p": DEFAULT.top_p, "top_k": DEFAULT.top_k,
         "repeat_penalty": DEFAULT.repetition_penalty}
 
 
 def test_gguf_carries_the_fim_sentinel_ids_llama_cpp_reads_for_infill(kit, ggufs):
-    from transforms.grammar import FIM_MARKERS
+    from artifacts.grammar import FIM_MARKERS
     tok = Tokenizer.from_file(kit.tokenizer_path)
     want = [tok.fim_ids[m] for m in FIM_MARKERS]
     assert len(set(want)) == 3
@@ -251,7 +251,7 @@ def test_ollama_template_renders_a_conversation_like_the_jinja_chat_template(tmp
 def test_ollama_template_renders_a_suffix_request_as_the_fim_prompt(tmp_path):
     """Ollama renders a generate request with `suffix` through the same TEMPLATE: it must give fim_prompt."""
     from exporters import chat_template
-    from transforms.grammar import fim_prompt
+    from artifacts.grammar import fim_prompt
 
     (tmp_path / "render.go").write_text(GO_RENDER)
     prefix, suffix = "func add(a, b int) int {\n\treturn ", "\n}\n"

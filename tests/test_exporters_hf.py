@@ -10,8 +10,8 @@ import torch
 
 from exporters.cli import main
 from tests.test_exporters_kit import ROOT
-from trainers.checkpoint import load_model
-from transforms.tokenizer import Tokenizer
+from artifacts.checkpoint import load_model
+from artifacts.tokenizer import Tokenizer
 
 
 @pytest.fixture(scope="module")
@@ -80,7 +80,7 @@ def test_hf_export_refuses_a_folder_holding_something_else(kit, tmp_path, capsys
 def test_hf_export_generation_config_carries_the_served_sampling(hf_dir):
     from transformers import AutoModelForCausalLM, GenerationConfig
 
-    from trainers.sampling import DEFAULT
+    from artifacts.sampling import DEFAULT
     gen = GenerationConfig.from_pretrained(hf_dir, local_files_only=True)
     assert gen.do_sample is True
     assert (gen.temperature, gen.top_p, gen.top_k, gen.repetition_penalty) == (

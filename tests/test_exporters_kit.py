@@ -3,8 +3,8 @@
 Built once per test session (`exporter_kit()`), from real Go text (GOROOT's src): a SentencePiece model with
 transforms.tokenizer's options and markers, a trainers.model.LlamaLM trained for a few dozen AdamW steps (so
 its next-token distributions are peaked like a real model's, not flat like a random one), saved as a
-Lightning-layout checkpoint with the provenance trainers.checkpoint.load_model reads, and a lake with
-`repos`, `samples`, real packed `shards` (transforms/shard_format.py) and `evals`. No tests in this module.
+Lightning-layout checkpoint with the provenance artifacts.checkpoint.load_model reads, and a lake with
+`repos`, `samples`, real packed `shards` (artifacts/shard_format.py) and `evals`. No tests in this module.
 """
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ import torch
 
 from lake import Lake
 from tests.lakefill import row
-from transforms import grammar
-from transforms.shard_format import sha256_file, write_docs
-from transforms.tokenizer import SPM_OPTIONS, Tokenizer, marker_piece
+from artifacts import grammar
+from artifacts.shard_format import sha256_file, write_docs
+from artifacts.tokenizer import Tokenizer, marker_piece
+from transforms.tokenizer import SPM_OPTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 VOCAB = 1024

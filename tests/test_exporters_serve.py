@@ -10,10 +10,10 @@ import pytest
 import requests
 
 from exporters.cli import main
-from trainers.llama_runtime import load_llama
+from artifacts.llama_runtime import load_llama
 from exporters.serve import HOST, free_port, start_server, stop_server
 from tests.test_exporters_kit import ROOT
-from trainers.sampling import DEFAULT
+from artifacts.sampling import DEFAULT
 
 pytestmark = pytest.mark.slow
 PROMPT = "package main\n\nimport \"fmt\"\n\nfunc main() {\n\t"

@@ -11,26 +11,29 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("lake", "ingest", "transforms", "trainers", "exporters", "search", "repo_llm")
 
-# Which packages each package may import (besides itself). Data flows ingest -> lake; transforms -> lake;
-# trainers -> lake and transforms' artifacts (shards, tokenizers); exporters -> lake, trainers, transforms;
-# search -> lake; the lake imports nothing of ours. repo_llm is the command in front of all of them.
+# Which packages each package may import (besides itself): data flows ingest -> lake; transforms -> lake and
+# artifacts (shards, tokenizers, the grammar); trainers, exporters, evaluation -> lake and artifacts; search ->
+# lake and artifacts; artifacts (what passes between the stages) -> lake only; the lake imports nothing of ours.
+# repo_llm is the command in front of all of them. A package missing here fails test_every_package_is_placed.
 MAY_IMPORT = {
     "lake": set(),
+    "artifacts": {"lake"},
     "ingest": {"lake"},
-    "transforms": {"lake"},
-    "trainers": {"lake", "transforms"},
-    "exporters": {"lake", "trainers", "transforms"},
-    "search": {"lake"},
-    "repo_llm": set(PACKAGES),
+    "transforms": {"lake", "artifacts"},
+    "trainers": {"lake", "artifacts"},
+    "exporters": {"lake", "artifacts"},
+    "evaluation": {"lake", "artifacts"},
+    "search": {"lake", "artifacts"},
+    "sql": set(),
+    "repo_llm": {"lake", "artifacts", "ingest", "transforms", "trainers", "exporters", "evaluation", "search"},
 }
+NOT_CODE = {"tests", "bench"}  # they may import anything; nothing imports them
 
-# The cycle there is today: to break it trainers/model.py must change (issue 23), which other work in flight
-# forbids for now. test_no_import_cycles fails the day this list can be emptied.
-KNOWN_CYCLES = [
-    ["trainers.adapt", "trainers.checkpoint", "trainers.model", "trainers.windows"],
-]
+
+def packages(root: Path) -> list[str]:
+    """Every top-level package of the repository (a folder with an __init__.py), tests and benches aside."""
+    return sorted(p.parent.name for p in root.glob("*/__init__.py") if p.parent.name not in NOT_CODE)
 
 
 def modules(root: Path, packages) -> dict[str, Path]:
@@ -45,32 +48,44 @@ def modules(root: Path, packages) -> dict[str, Path]:
     return found
 
 
+def _edges(name: str, path: Path, found: dict[str, Path]):
+    """(imported module of `found`, the import node, whether it sits inside a function) for each import of ours."""
+    def ours(dotted: str) -> str | None:
+        while dotted and dotted not in found:
+            dotted = dotted.rpartition(".")[0]
+        return dotted or None
+
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    tree = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    in_function = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+                   for n in ast.walk(f)}
+    for node in ast.walk(tree):
+        targets = []
+        if isinstance(node, ast.Import):
+            targets = [ours(a.name) for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:  # relative: from . import x, from ..y import z
+                anchor = package
+                for _ in range(node.level - 1):
+                    anchor = anchor.rpartition(".")[0]
+                base = f"{anchor}.{base}" if base else anchor
+            targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in found else ours(base) for a in node.names]
+        for t in targets:
+            if t and t != name:
+                yield t, node, id(node) in in_function
+
+
 def import_graph(found: dict[str, Path]) -> dict[str, set[str]]:
     """Module -> the modules of `found` it imports, anywhere in its body; `from a import b` means a.b when
     a.b is a module, else a. An import of something not ours is not an edge."""
-    def ours(name: str) -> str | None:
-        while name and name not in found:
-            name = name.rpartition(".")[0]
-        return name or None
+    return {name: {t for t, _, _ in _edges(name, path, found)} for name, path in found.items()}
 
-    graph = {}
-    for name, path in found.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        targets = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
-            if isinstance(node, ast.Import):
-                targets.update(ours(a.name) for a in node.names)
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:  # relative: from . import x, from ..y import z
-                    anchor = package
-                    for _ in range(node.level - 1):
-                        anchor = anchor.rpartition(".")[0]
-                    base = f"{anchor}.{base}" if base else anchor
-                for a in node.names:
-                    targets.add(f"{base}.{a.name}" if f"{base}.{a.name}" in found else ours(base))
-        graph[name] = {t for t in targets if t and t != name}
-    return graph
+
+def imports_in_functions(found: dict[str, Path]) -> list[str]:
+    """`module:line imported` for every import of our own modules inside a function (they belong at the top)."""
+    return sorted({f"{name}:{node.lineno} {t}"
+                   for name, path in found.items() for t, node, inside in _edges(name, path, found) if inside})
 
 
 def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -109,23 +124,30 @@ def back_arrows(graph: dict[str, set[str]], may_import: dict[str, set[str]]) -> 
 
 
 @pytest.fixture(scope="module")
-def graph():
-    return import_graph(modules(ROOT, PACKAGES))
+def found():
+    return modules(ROOT, packages(ROOT))
+
+
+@pytest.fixture(scope="module")
+def graph(found):
+    return import_graph(found)
+
+
+def test_every_package_is_placed_in_the_flow():
+    assert [p for p in packages(ROOT) if p not in MAY_IMPORT] == []
+    assert {"lake", "artifacts", "ingest", "transforms", "trainers", "exporters"} <= set(packages(ROOT))
 
 
 def test_no_arrow_against_the_data_flow(graph):
     assert back_arrows(graph, MAY_IMPORT) == []
 
 
-def test_no_cycle_but_the_known_ones(graph):
-    """A new cycle fails here at once; so does a known one that was broken (then take it off the list)."""
-    assert cycles(graph) == KNOWN_CYCLES
-
-
-@pytest.mark.xfail(strict=True, reason="a cycle remains: trainers.adapt, trainers.checkpoint, trainers.model, "
-                                        "trainers.windows")
 def test_no_import_cycles(graph):
     assert cycles(graph) == []
+
+
+def test_our_imports_are_at_the_top_of_each_module(found):
+    assert imports_in_functions(found) == []
 
 
 def test_the_checker_sees_cycles_and_back_arrows_it_was_not_told_about(tmp_path):
@@ -138,13 +160,17 @@ def test_the_checker_sees_cycles_and_back_arrows_it_was_not_told_about(tmp_path)
         "ingest/reader.py": "from . import parse\nfrom lake.store import f\n",
         "ingest/parse.py": "def g():\n    import ingest.reader\n",
         "transforms/__init__.py": "from ingest import reader\n",
+        "tests/__init__.py": "",
     }
     for rel, text in files.items():
         (tmp_path / rel).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / rel).write_text(text)
-    g = import_graph(modules(tmp_path, ("lake", "ingest", "transforms")))
+    assert packages(tmp_path) == ["ingest", "lake", "transforms"]
+    found = modules(tmp_path, packages(tmp_path))
+    g = import_graph(found)
     assert g["lake.store"] == {"ingest.reader"} and g["ingest"] == {"lake.store"}
     # reader -> parse -> reader (relative, then in-function), and reader -> lake.store -> reader (in-function)
     assert cycles(g) == [["ingest.parse", "ingest.reader", "lake.store"]]
     assert back_arrows(g, {"lake": set(), "ingest": {"lake"}, "transforms": {"lake"}}) == [
         "lake.store -> ingest.reader", "transforms -> ingest.reader"]
+    assert imports_in_functions(found) == ["ingest.parse:2 ingest.reader", "lake.store:4 ingest.reader"]

@@ -15,8 +15,9 @@ import pytest
 from lake import Lake
 from tests.test_tokenizer import ROOT, go_corpus_files, sample_rows
 from transforms.packer import PackConfig, pack, verify_shards
-from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, sha256_file
-from transforms.tokenizer import load_tokenizer, train_tokenizer
+from artifacts.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, sha256_file
+from artifacts.tokenizer import load_tokenizer
+from transforms.tokenizer import train_tokenizer
 
 SHARD_BYTES = 300_000  # small shards, so that the bigger (split, category) groups of the 1.7 MB corpus have several
 

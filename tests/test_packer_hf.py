@@ -7,11 +7,11 @@ import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 
 from tests.test_trainers_corpus import build_go_lake
-from transforms import grammar
-from transforms.hf_tokenizer import tokenizer_id_for
+from artifacts import grammar
+from artifacts.hf_tokenizer import tokenizer_id_for
 from transforms.pack_cli import main as pack_main
-from transforms.shard_format import ShardReader
-from transforms.tokenizer import Tokenizer as OurTokenizer
+from artifacts.shard_format import ShardReader
+from artifacts.tokenizer import Tokenizer as OurTokenizer
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_pack_hf_tokenizer_round_trips_text_and_resolves_provenance(packed, mark
         shards = _newest_hf_shards(lk, tok_id)
         ours = lk.query("SELECT count(*) FROM shards WHERE tokenizer_id LIKE 'spm-%'").column(0)[0].as_py()
         assert shards and ours  # beside our own shards, not instead of them
-        from trainers.manifest import read_manifest
+        from artifacts.manifest import read_manifest
         assert read_manifest(lk).tokenizer_id.startswith("spm-")  # a run takes another model's shards by name only
         tok = OurTokenizer.from_file(lk.root / row["path"])  # the same entry point the trainers use
         assert tok.vocab_size == row["vocab_size"]
@@ -83,7 +83,7 @@ def test_pack_hf_folder_without_tokenizer_json_is_one_line_error(packed, tmp_pat
 
 def test_a_registered_hf_tokenizer_is_reused_not_registered_again(packed):
     from lake import Lake
-    from transforms.hf_tokenizer import register_hf_tokenizer
+    from artifacts.hf_tokenizer import register_hf_tokenizer
     lake, stranger = packed
     with Lake(lake) as lk:
         first = register_hf_tokenizer(lk, stranger)
@@ -91,3 +91,25 @@ def test_a_registered_hf_tokenizer_is_reused_not_registered_again(packed):
         again = register_hf_tokenizer(lk, stranger)
         assert lk.snapshot() == snap  # no second tokenizers commit
         assert again.tokenizer_id == first.tokenizer_id and again.encode("func main() {}") == first.encode("func main() {}")
+
+
+def test_the_newest_shard_set_is_our_own_for_training_and_verifying_alike(packed):
+    """Another model's shards packed last, and a set whose row has no created_at: the trainers' manifest and
+    `pack --verify` take the same newest set, our own tokenizer's, and a row without a time is never newest."""
+    from lake import Lake
+    from artifacts.manifest import newest_shard_set, read_manifest
+    from transforms.packer import verify_shards
+    lake, stranger = packed
+    assert pack_main(["pack", "--lake", str(lake), "--tokenizer", f"hf:{stranger}", "--seq-len", "64",
+                      "--workers", "2"]) == 0
+    with Lake(lake) as lk:
+        newest_hf = lk.query("SELECT tokenizer_id FROM shards ORDER BY created_at DESC LIMIT 1").column(0)[0].as_py()
+        assert newest_hf.startswith("hf:")  # the newest pack of all is the stranger's
+        undated = {**lk.query("SELECT * FROM shards WHERE tokenizer_id LIKE 'spm-%' LIMIT 1").to_pylist()[0],
+                   "tokenizer_id": "spm-bpe-0-undated", "shard_id": "undated", "created_at": None}
+        lk.write("shards", [undated], message="a shard row without created_at")
+        tok_id, snap = newest_shard_set(lk)
+        assert tok_id.startswith("spm-") and tok_id != "spm-bpe-0-undated"
+        assert read_manifest(lk).tokenizer_id == tok_id
+        assert {(r["tokenizer_id"], r["lake_snapshot"]) for r in verify_shards(lk)} == {(tok_id, snap)}
+        assert newest_shard_set(lk, newest_hf)[0] == newest_hf  # by name, another model's set

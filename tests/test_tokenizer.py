@@ -13,9 +13,11 @@ import pytest
 
 from lake import Lake
 from tests.lakefill import row
-from transforms import grammar
-from transforms.tokenizer import (SPACE, Tokenizer, TokenizerError, load_tokenizer, stratified_quotas,
-                                  train_tokenizer)
+from artifacts import grammar
+from artifacts.errors import TokenizerError
+from artifacts.tokenizer import SPACE, Tokenizer, load_tokenizer
+from artifacts.tokenizer_sample import stratified_quotas
+from transforms.tokenizer import train_tokenizer
 
 ROOT = Path(__file__).resolve().parents[1]
 GOROOT = Path(subprocess.run([str(Path(sys.executable).parent / "go"), "env", "GOROOT"], capture_output=True,

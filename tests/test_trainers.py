@@ -81,7 +81,7 @@ def test_fit_same_seed_gives_same_first_20_losses(go_lake, baseline, tmp_path):
 
 def test_fit_records_run_in_lake_and_checkpoint_loads_alone(go_lake, baseline, tmp_path):
     from lake import Lake
-    from trainers.checkpoint import load_model
+    from artifacts.checkpoint import load_model
     with Lake(go_lake) as lk:
         rows = lk.query("SELECT * FROM training_runs WHERE run_dir LIKE ? ", [f"{baseline}%"]).to_pylist()
         shard_ids = set(lk.query("SELECT shard_id FROM shards").column(0).to_pylist())
@@ -189,7 +189,7 @@ def test_ddp_two_processes_follow_one_process_with_double_batch(go_lake, tmp_pat
     assert sorted(a) == sorted(b) == list(range(12))
     for s in range(12):
         assert b[s] == pytest.approx(a[s], rel=1e-4, abs=1e-5), (s, a[s], b[s])
-    from trainers.checkpoint import load_model
+    from artifacts.checkpoint import load_model
     w1 = load_model(tmp_path / "one/checkpoints/final.ckpt").model.state_dict()
     w2 = load_model(tmp_path / "two/checkpoints/final.ckpt").model.state_dict()
     for k in w1:
@@ -205,7 +205,7 @@ def test_sft_fine_tunes_a_checkpoint_on_response_tokens(go_lake, baseline, tmp_p
     assert rc == 0
     losses = train_losses(tmp_path / "sft")
     assert len(losses) == 15 and losses[14] < losses[0]
-    from trainers.checkpoint import load_model
+    from artifacts.checkpoint import load_model
     sft = load_model(tmp_path / "sft/checkpoints/final.ckpt")
     assert sft.meta["sft_pairs"]["train"] == 32 and sft.model.config.hidden_size == 32
     with open(next((tmp_path / "sft/logs").glob("version_*/metrics.csv")), newline="") as f:

@@ -87,7 +87,8 @@ def test_lora_trains_only_adapters_lowers_bpb_and_merges_to_the_same_logits(stra
     assert export(["merge-lora", "--base", str(base), "--adapter", str(run / "checkpoints/final.ckpt"),
                    "--out", str(merged_dir)]) == 0
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, local_files_only=True, dtype=torch.float32).eval()
-    from trainers.adapt import apply_lora, load_base
+    from artifacts.lora import apply_lora
+    from trainers.adapt import load_base
     unmerged = apply_lora(load_base(base, lora=True), ckpt["hyper_parameters"]["lora"])  # peft, adapters apart
     unmerged.load_state_dict({k.removeprefix("model."): v for k, v in ckpt["state_dict"].items()})
     unmerged.eval()
@@ -149,7 +150,7 @@ SFT_SMALL = ["--data.seq_len", "64", "--data.batch_size", "4", "--data.max_val_p
 def response_loss(model, lake, tokenizer_id: str) -> float:
     """Mean loss per response token of `model` on the held-out sft_pairs, encoded as SFTDataModule does."""
     import torch.nn.functional as F
-    from trainers.model import IGNORE
+    from trainers.loss import IGNORE
     from trainers.sft import SFTDataModule, collate
     dm = SFTDataModule(lake, tokenizer_id, seq_len=64)
     dm.setup()
@@ -171,7 +172,7 @@ def sft_lora(stranger, tmp_path_factory):
 
 
 def test_sft_with_lora_on_a_hf_base_trains_only_adapters_and_lowers_response_loss(sft_lora):
-    from trainers.checkpoint import load_model
+    from artifacts.checkpoint import load_model
     lake, base, tok_id, run = sft_lora
     base_model = AutoModelForCausalLM.from_pretrained(base, local_files_only=True, dtype=torch.float32)
     before = response_loss(base_model, lake, tok_id)
@@ -197,8 +198,8 @@ def test_sft_with_lora_on_a_hf_base_trains_only_adapters_and_lowers_response_los
 
 def test_load_model_of_a_lora_checkpoint_works_without_base_or_lake_tokenizer(sft_lora, tmp_path):
     import shutil
-    from trainers.checkpoint import load_model
-    from transforms.tokenizer import Tokenizer
+    from artifacts.checkpoint import load_model
+    from artifacts.tokenizer import Tokenizer
     lake, base, tok_id, run = sft_lora
     ckpt = tmp_path / "moved.ckpt"
     shutil.copyfile(run / "checkpoints/final.ckpt", ckpt)
@@ -237,7 +238,7 @@ def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
 
 
 def test_full_sft_on_a_hf_base_trains_every_weight_and_loads_as_a_plain_model(stranger, tmp_path):
-    from trainers.checkpoint import load_model
+    from artifacts.checkpoint import load_model
     lake, base, tok_id = stranger
     run = tmp_path / "sft"
     assert fit(["--config", str(REPO / "trainers/configs/sft-tiny.yaml"), "--data.lake", str(lake),
@@ -274,7 +275,7 @@ def test_merge_lora_refuses_a_base_the_run_did_not_start_from(stranger, tmp_path
     moved = base.with_name("their-model-moved")
     base.rename(moved)
     try:
-        from trainers.checkpoint import load_model
+        from artifacts.checkpoint import load_model
         assert load_model(run / "checkpoints/final.ckpt").model.config.num_hidden_layers == cfg["num_hidden_layers"] - 1
     finally:
         moved.rename(base)

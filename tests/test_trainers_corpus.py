@@ -8,7 +8,7 @@ import subprocess
 from pathlib import Path
 
 from tests.lakefill import row
-from transforms.shard_format import ShardReader, verify_row
+from artifacts.shard_format import ShardReader, verify_row
 
 
 def goroot() -> Path:

@@ -7,8 +7,9 @@ import torch
 
 from tests.test_trainers_corpus import build_go_lake
 from trainers.curriculum import BLOCK, Curriculum, Stage
-from trainers.manifest import read_manifest
-from trainers.model import IGNORE, LlamaLM
+from artifacts.manifest import read_manifest
+from trainers.loss import IGNORE
+from trainers.model import LlamaLM
 from trainers.sft import collate, encode_pair
 from trainers.windows import TrainWindows
 

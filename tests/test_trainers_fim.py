@@ -11,10 +11,10 @@ from tests.test_trainers_corpus import build_go_lake
 from trainers.curriculum import Curriculum, Stage
 from trainers.errors import TrainerError
 from trainers.fim import FimSpec
-from trainers.manifest import read_manifest
-from trainers.model import IGNORE
+from artifacts.manifest import read_manifest
+from trainers.loss import IGNORE
 from trainers.windows import TrainWindows
-from transforms.grammar import FIM_MARKERS
+from artifacts.grammar import FIM_MARKERS
 
 SEQ = 64
 

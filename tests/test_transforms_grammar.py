@@ -1,7 +1,7 @@
 """The serialisation grammar: every region marker a document uses is declared in grammar.MARKERS."""
 import re
 
-from transforms import grammar
+from artifacts import grammar
 
 _MARKER = re.compile(r"<[A-Z_]+>|<FILE path=")
 

@@ -12,7 +12,7 @@ from ingest.git import ingest_repo
 from lake import Lake
 from tests.gitrepos import build_repo, commit
 from tests.test_transforms_pipeline import go_source
-from transforms import grammar
+from artifacts import grammar
 from transforms.audit import audit
 from transforms.config import TransformConfig
 from transforms.pipeline import run

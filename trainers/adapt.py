@@ -10,46 +10,22 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from transformers import AutoModelForCausalLM
 
+from artifacts.architecture import is_hf_folder
 from trainers.errors import TrainerError
+from trainers.loss import HeldOutSums, token_losses
+from trainers.windows import ValDocuments
 
 TOKENIZER_JSON = "tokenizer.json"
-
-
-@dataclass
-class LoraSpec:
-    """peft LoRA settings (model.lora in the YAML)."""
-    rank: int = 8
-    alpha: float = 16.0
-    dropout: float = 0.0
-    target_modules: list[str] = field(default_factory=lambda: ["q_proj", "k_proj", "v_proj", "o_proj",
-                                                               "gate_proj", "up_proj", "down_proj"])
-
-
-def is_hf_folder(path: str | Path | None) -> bool:
-    return path is not None and (Path(path) / "config.json").is_file()
-
-
-def architecture(config) -> dict:
-    """The LlamaLM ARCHITECTURE fields of a Hugging Face config, so hparams and checkpoints describe the model."""
-    rope = (getattr(config, "rope_parameters", None) or {}).get("rope_theta") or getattr(config, "rope_theta", 10000.0)
-    return {"vocab_size": config.vocab_size, "d_model": config.hidden_size, "n_layers": config.num_hidden_layers,
-            "n_heads": config.num_attention_heads,
-            "n_kv_heads": getattr(config, "num_key_value_heads", None) or config.num_attention_heads,
-            "ffn_hidden": config.intermediate_size, "max_seq_len": config.max_position_embeddings,
-            "rope_theta": float(rope), "tie_embeddings": bool(config.tie_word_embeddings),
-            "norm_eps": float(getattr(config, "rms_norm_eps", 1e-5))}
 
 
 def load_base(folder: str | Path, vocab_size: int = 0, lora: bool = False):
     """DIR's causal LM in float32; embeddings grown to `vocab_size` when the data's tokenizer added tokens
     (not under LoRA: the new rows would stay at their initial values, frozen)."""
-    from transformers import AutoModelForCausalLM
     folder = Path(folder)
     if not is_hf_folder(folder):
         raise TrainerError(f"model.init_from {folder}: no config.json (not a Hugging Face model folder)")
@@ -65,30 +41,6 @@ def load_base(folder: str | Path, vocab_size: int = 0, lora: bool = False):
         model.resize_token_embeddings(vocab_size, mean_resizing=True)
     model.config.use_cache = False
     return model
-
-
-def apply_lora(model, spec: LoraSpec | dict):
-    """Freeze `model` and wrap it in peft LoRA adapters; prints how many parameters train."""
-    from peft import LoraConfig, get_peft_model
-    spec = spec if isinstance(spec, LoraSpec) else LoraSpec(**spec)
-    if spec.rank < 1:
-        raise TrainerError(f"model.lora.rank must be >= 1, not {spec.rank}")
-    cfg = LoraConfig(r=spec.rank, lora_alpha=spec.alpha, lora_dropout=spec.dropout,
-                     target_modules=list(spec.target_modules), task_type="CAUSAL_LM", bias="none")
-    try:
-        wrapped = get_peft_model(model, cfg)
-    except ValueError as e:
-        raise TrainerError(f"model.lora.target_modules {spec.target_modules}: {str(e).splitlines()[0]}") from None
-    trainable, total = parameter_counts(wrapped)
-    print(f"lora: {trainable:,} trainable parameters of {total:,} ({100 * trainable / total:.2f}%), rank "
-          f"{spec.rank}, alpha {spec.alpha}, modules {','.join(spec.target_modules)}", file=sys.stderr)
-    return wrapped
-
-
-def parameter_counts(model) -> tuple[int, int]:
-    """(trainable, total) distinct parameters (a tied head counts once)."""
-    params = {id(p): p for p in model.parameters()}.values()
-    return sum(p.numel() for p in params if p.requires_grad), sum(p.numel() for p in params)
 
 
 def tokenizer_sha256(folder: str | Path) -> str | None:
@@ -111,19 +63,9 @@ def check_tokenizer(folder: str | Path, data_meta: dict) -> None:
 def held_out_bpb(model, dm) -> dict[str, float]:
     """Validation metrics (val/bpb, per category too) of a causal LM on a set-up data module's held-out
     documents, exactly as a run's validation feeds them: the 'before' of a run that starts from `model`."""
-    from trainers.model import IGNORE, val_metrics
-    from trainers.windows import ValDocuments
-    import torch.nn.functional as F
-
-    n = len(dm.val_categories)
-    sums = {k: torch.zeros(n, dtype=torch.float64) for k in ("nll", "tokens", "bytes")}
+    sums = HeldOutSums(dm.val_categories)
     model.eval()
     with torch.no_grad():
         for b in ValDocuments(dm.val_docs, dm.seq_len, dm.val_batch_size, 0, 1):
-            logits = model(input_ids=b["input_ids"]).logits
-            losses = F.cross_entropy(logits.float().flatten(0, 1), b["targets"].flatten(), ignore_index=IGNORE,
-                                     reduction="none").view_as(b["targets"]).double()
-            sums["nll"].index_add_(0, b["category"], losses.sum(1))
-            sums["tokens"].index_add_(0, b["category"], (b["targets"] != IGNORE).sum(1).double())
-            sums["bytes"].index_add_(0, b["category"], b["bytes"].double())
-    return val_metrics(dm.val_categories, sums["nll"], sums["tokens"], sums["bytes"])
+            sums.add(b, token_losses(model, b))
+    return sums.metrics()

@@ -4,12 +4,19 @@ from __future__ import annotations
 import csv
 import json
 import math
+import time
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
 import lightning as L
+import torch
 from lightning.pytorch.utilities import rank_zero_only
+
+from lake import Lake, Write
+from lake.runs import sanitize
+from trainers import flops
+from trainers.errors import TrainerError
 
 
 def _checkpoint_dir(trainer) -> Path:
@@ -28,22 +35,89 @@ class FinalCheckpoint(L.Callback):
         trainer.save_checkpoint(self.path)
 
 
-class FiniteWeightsGuard(L.Callback):
-    """Before each periodic checkpoint (Lightning runs ModelCheckpoint after the other callbacks), checks that
-    the weights are finite, so that last.ckpt is always a state from before a divergence."""
+class StopOnNonFinite(L.Callback):
+    """Stops a run that diverges, with the weights from before the divergence on disk.
+
+    A non-finite loss is caught before its backward pass (the weights are still the state from before this
+    step: they are saved, when finite, as nonfinite-stepN.ckpt). Before each periodic checkpoint (Lightning
+    runs ModelCheckpoint after the other callbacks) the weights are checked too, so that last.ckpt is always
+    a state from before a divergence. Lightning's EarlyStopping(check_finite) would only stop at the next
+    validation, after the weights are lost."""
 
     def __init__(self, every_n_train_steps: int):
         self.every = max(1, every_n_train_steps)
 
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        bad = not bool(torch.isfinite(loss))
+        if trainer.world_size > 1:  # every rank must take the same decision (and the checkpoint together)
+            bad = trainer.strategy.reduce_boolean_decision(bad, all=False)
+        if not bad:
+            return
+        cb = trainer.checkpoint_callback
+        if _finite(pl_module):
+            folder = cb.dirpath if cb is not None and cb.dirpath else trainer.default_root_dir
+            path = f"{folder}/nonfinite-step{trainer.global_step}.ckpt"
+            trainer.save_checkpoint(path)
+            where = f"weights from before this step saved to {path}"
+        else:
+            last = cb.last_model_path if cb is not None else ""
+            where = f"the weights are already non-finite; last finite checkpoint: {last or 'none saved yet'}"
+        raise TrainerError(f"training loss is {loss.item()} at step {trainer.global_step}: stopped; {where}")
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
         if trainer.global_step % self.every:
             return
-        import torch
-        from trainers.errors import TrainerError
-        if not all(bool(torch.isfinite(p).all()) for p in pl_module.parameters()):
+        if not _finite(pl_module):
             cb = trainer.checkpoint_callback
             raise TrainerError(f"the weights are not finite after step {trainer.global_step}: stopped; last finite "
                                f"checkpoint: {(cb.last_model_path if cb else '') or 'none saved yet'}")
+
+
+def _finite(pl_module) -> bool:
+    return all(bool(torch.isfinite(p).all()) for p in pl_module.parameters())
+
+
+class Throughput(L.Callback):
+    """train/tokens_per_s (step to step, all ranks) and train/mfu (trainers/flops.py against the device's peak).
+
+    Lightning's ThroughputMonitor logs other names (`train/device/items_per_sec`, ...) over a window and
+    knows no CPU peak; these names are the ones the configs and bench/demo_trials.py read."""
+
+    def __init__(self):
+        self._t_last: float | None = None
+        self._flops_per_token: float | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        now = time.perf_counter()
+        if self._t_last is not None:
+            world = trainer.world_size
+            tokens = batch["input_ids"].numel() * world * trainer.accumulate_grad_batches
+            tps = tokens / max(now - self._t_last, 1e-9)
+            pl_module.log("train/tokens_per_s", tps, on_step=True, prog_bar=True)
+            if self._flops_per_token is None:
+                cfg = pl_module.config
+                self._flops_per_token = flops.flops_per_token(pl_module.model, cfg.num_hidden_layers,
+                                                              cfg.hidden_size, batch["input_ids"].shape[1])
+            peak = flops.peak_flops(pl_module.device, trainer.precision, pl_module.hparams.get("peak_flops"))
+            if peak:
+                pl_module.log("train/mfu", self._flops_per_token * tps / (peak * world), on_step=True)
+        self._t_last = now
+
+    def on_validation_epoch_end(self, trainer, pl_module) -> None:
+        self._t_last = None  # validation time is not training throughput
+
+
+class CurriculumLog(L.Callback):
+    """The curriculum stage and its category weights at each step (when the data module has a curriculum)."""
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        curriculum = getattr(trainer.datamodule, "curriculum", None)
+        if curriculum is None:
+            return
+        stage = curriculum.stage_at_step(trainer.global_step)
+        pl_module.log("curriculum/stage", float(stage.index), on_step=True)
+        for cat, w in stage.weights.items():
+            pl_module.log(f"curriculum/weight_{cat}", w, on_step=True)
 
 
 class LossCurve(L.Callback):
@@ -100,7 +174,6 @@ def read_curves(metrics_csv: Path) -> tuple[list[tuple[int, float]], dict[str, l
 def _scrub(value):
     """Token-shaped strings out of a config (lake.runs.sanitize on the values; its key rule would also hide
     innocent keys such as `tokenizer_id`)."""
-    from lake.runs import sanitize
     if isinstance(value, dict):
         return {k: _scrub(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -119,7 +192,6 @@ class LakeRunRecord(L.Callback):
 
     def _write(self, row: dict) -> None:
         """The training_runs row and, beside it, the `runs` row every pipeline command leaves (same run_id)."""
-        from lake import Lake, Write
         row = {**row, "config": json.dumps(_scrub(self.config), default=str),
                "metrics": json.dumps(row.get("metrics") or {}, default=str)}
         with Lake(self.lake) as lk:

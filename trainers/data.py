@@ -7,16 +7,19 @@ import hashlib
 import lightning as L
 from torch.utils.data import DataLoader
 
+from artifacts.errors import ShardError, TokenizerError
+from artifacts.manifest import Manifest, read_manifest
+from artifacts.shard_format import ShardReader, verify
+from artifacts.tokenizer import Tokenizer
+from lake import Lake, LakeError
 from trainers.baselines import xz_bits_per_byte
 from trainers.curriculum import Curriculum, Stage
 from trainers.errors import TrainerError
 from trainers.fim import FimSpec
-from trainers.manifest import Manifest, read_manifest
 from trainers.windows import TrainWindows, ValDocuments
 
 
 def _open_lake(lake: str | None, snapshot: int | None = None):
-    from lake import Lake, LakeError
     try:
         return Lake(lake, snapshot=snapshot, create=snapshot is None)
     except LakeError as e:
@@ -25,7 +28,6 @@ def _open_lake(lake: str | None, snapshot: int | None = None):
 
 def _tokenizer_ids(model_path) -> tuple[dict[str, int], dict[str, int]]:
     """(pad/bos/eos ids, FIM sentinel ids: {} when the tokenizer has none)."""
-    from transforms.tokenizer import Tokenizer, TokenizerError
     try:
         tok = Tokenizer.from_file(model_path)
     except TokenizerError as e:
@@ -90,7 +92,6 @@ class ShardDataModule(L.LightningDataModule):
         if self._prepared:
             return
         if self.verify_shards:
-            from transforms.shard_format import ShardError, verify
             for s in self.manifest.shards:
                 try:
                     verify(s.stem, s.sha256)
@@ -100,7 +101,6 @@ class ShardDataModule(L.LightningDataModule):
         self._prepared = True
 
     def _prepare_val(self) -> None:
-        from transforms.shard_format import ShardReader
         val_cats = self.manifest.categories(self.val_split)
         picked: list[tuple[int, object, int, int, str]] = []
         self.val_categories = sorted(set(self.categories) | set(val_cats))

@@ -25,7 +25,7 @@ from trainers.eval.errors import EvalError
 from trainers.eval.models import load_subject
 from trainers.eval.runner import EvalRun, evaluate
 from trainers.errors import TrainerError
-from trainers.sampling import GREEDY
+from artifacts.sampling import GREEDY
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -47,7 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-new-tokens", type=int, default=None, help="tokens per generated answer "
                    f"(default: {EvalConfig.explain_max_new_tokens} explain, {EvalConfig.code_max_new_tokens} code)")
     p.add_argument("--greedy", action="store_true", help="greedy generation instead of the served sampling "
-                   "(trainers/sampling.py: temperature %s, top-p %s, repetition penalty %s)"
+                   "(artifacts/sampling.py: temperature %s, top-p %s, repetition penalty %s)"
                    % (EvalConfig.temperature, EvalConfig.top_p, EvalConfig.repetition_penalty))
     p.add_argument("--ngram", type=int, default=EvalConfig.ngram, help="decontamination n-gram length in words")
     p.add_argument("--contamination-threshold", type=float, default=EvalConfig.contamination_threshold)

@@ -2,7 +2,7 @@
 
 A training window (seq_len + 1 tokens) holds pieces of documents separated by EOS. With probability `rate`
 each piece is cut at two random token boundaries into prefix, middle and suffix and rewritten with the
-sentinels of transforms/grammar.py, in SPM order with probability `spm_rate`, else PSM:
+sentinels of artifacts/grammar.py, in SPM order with probability `spm_rate`, else PSM:
 
     PSM:  <FIM_PREFIX> prefix <FIM_SUFFIX> suffix <FIM_MIDDLE> middle
     SPM:  <FIM_PREFIX> <FIM_SUFFIX> suffix <FIM_MIDDLE> prefix middle
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from trainers.errors import TrainerError
-from transforms.grammar import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
+from artifacts.grammar import FIM_MIDDLE, FIM_PREFIX, FIM_SUFFIX
 
 _STREAM = 29  # keeps FIM draws apart from the window layout's stream (trainers/windows.py uses 11)
 

@@ -15,7 +15,8 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from lake.edge import exit_code
-from trainers.callbacks import FinalCheckpoint, FiniteWeightsGuard, LakeRunRecord, LossCurve
+from trainers.callbacks import (CurriculumLog, FinalCheckpoint, LakeRunRecord, LossCurve, StopOnNonFinite,
+                                Throughput)
 from trainers.model import LlamaLM
 
 
@@ -39,7 +40,8 @@ class TrainCLI(LightningCLI):
             config["logger"] = [CSVLogger(run_dir, name="logs"), TensorBoardLogger(run_dir, name="tensorboard")]
         callbacks = [*callbacks, ModelCheckpoint(dirpath=run_dir / "checkpoints", every_n_train_steps=self.config["checkpoint_every"],
                                                  save_last=True, save_top_k=1),
-                     FiniteWeightsGuard(self.config["checkpoint_every"]), FinalCheckpoint(), LossCurve()]
+                     StopOnNonFinite(self.config["checkpoint_every"]), Throughput(), CurriculumLog(),
+                     FinalCheckpoint(), LossCurve()]
         return super()._instantiate_trainer(config, callbacks)
 
 

@@ -11,10 +11,13 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
+from artifacts.errors import TokenizerError
+from artifacts.grammar import sft_parts
+from artifacts.tokenizer import load_tokenizer
+from trainers.data import _open_lake
 from trainers.errors import TrainerError
-from trainers.model import IGNORE
+from trainers.loss import IGNORE
 from trainers.windows import MicroBatchStream
-from transforms.grammar import sft_parts
 
 MIN_PROMPT_TOKENS = 16  # a response cut to fit keeps at least this much of its prompt
 
@@ -96,8 +99,6 @@ class SFTDataModule(L.LightningDataModule):
                  seq_len: int = 512, batch_size: int = 8, seed: int = 1234, val_batch_size: int = 16,
                  max_val_pairs: int = 512, num_workers: int = 0):
         super().__init__()
-        from transforms.tokenizer import TokenizerError, load_tokenizer
-        from trainers.data import _open_lake
         self.lake, self.kinds, self.seq_len, self.batch_size, self.seed = lake, kinds, seq_len, batch_size, seed
         self.val_batch_size, self.max_val_pairs, self.num_workers = val_batch_size, max_val_pairs, num_workers
         with _open_lake(lake) as lk:
@@ -132,7 +133,6 @@ class SFTDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.train_rows:
             return
-        from trainers.data import _open_lake
         where, params = "", []
         if self.kinds:
             where = f"AND kind IN ({', '.join('?' for _ in self.kinds)})"

@@ -1,4 +1,4 @@
-"""Training windows and held-out documents over memory-mapped shards (transforms/shard_format.py).
+"""Training windows and held-out documents over memory-mapped shards (artifacts/shard_format.py).
 
 Training: each category's shards are cut into windows of seq_len + 1 tokens, never crossing a shard, starting
 at an offset drawn per epoch; an epoch visits them in an order permuted by (seed, category, epoch). The
@@ -15,15 +15,15 @@ import numpy as np
 import torch
 from torch.utils.data import IterableDataset, get_worker_info
 
+from artifacts.manifest import ShardEntry
+from artifacts.shard_format import ShardReader
 from trainers.curriculum import Curriculum
 from trainers.errors import TrainerError
 from trainers.fim import FimSpec
-from trainers.manifest import ShardEntry
-from trainers.model import IGNORE
+from trainers.loss import IGNORE
 
 
 def _reader(entry: ShardEntry):
-    from transforms.shard_format import ShardReader
     return ShardReader(entry.stem, entry.dtype)
 
 

@@ -5,7 +5,11 @@ import argparse
 import sys
 
 from lake import Lake, LakeError
+from artifacts.errors import ArtifactError
+from transforms.audit import audit
 from transforms.errors import TransformError
+from transforms.funnel import format_funnel, funnel
+from transforms.pipeline import run
 
 
 def _parser(command: str) -> argparse.ArgumentParser:
@@ -25,14 +29,11 @@ def main(argv: list[str]) -> int:
         with Lake(args.lake, create=False) as lake:  # a missing lake is an error, not a new empty one
             lake.ensure_tables()
             if command == "run":
-                from transforms.pipeline import run
                 run(lake, only=args.only, dry_run=args.dry_run, force=args.force, echo=print)
                 return 0
             if command == "funnel":
-                from transforms.funnel import format_funnel, funnel
                 print(format_funnel(*funnel(lake)))
                 return 0
-            from transforms.audit import audit
             offenders = audit(lake)
             for line in offenders:
                 print(line)
@@ -41,6 +42,6 @@ def main(argv: list[str]) -> int:
                 return 1
             print("audit passed: licences allowed, no repository, cluster or fork across splits, no secret")
             return 0
-    except (TransformError, LakeError) as e:
+    except (TransformError, ArtifactError, LakeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The document steps: rows of a source model -> serialised (transforms/grammar.py), redacted text.
+"""The document steps: rows of a source model -> serialised (artifacts/grammar.py), redacted text.
 
 `documents` turns sql/clean_document_sources.sql into the `documents` table; `sft` turns
 sql/clean_sft_sources.sql into `sft_candidates`. Both stream: one Arrow batch at a time.
@@ -11,8 +11,9 @@ from collections import Counter
 import pyarrow as pa
 from tqdm import tqdm
 
-from lake.catalog import table as declared
-from transforms import grammar, secrets
+from lake.arrow import schema as arrow_schema
+from artifacts import grammar
+from transforms import secrets
 from transforms.config import TransformConfig
 
 
@@ -49,7 +50,7 @@ def render(row: dict) -> str:
 
 
 def _stream(lake, source, build, out_table: str, stats: Counter, desc: str) -> pa.RecordBatchReader:
-    schema = pa.schema([(c.name, _arrow_type(c.type)) for c in declared(out_table).columns])
+    schema = arrow_schema(out_table)
     reader = source(1_000)
 
     def batches():
@@ -60,11 +61,6 @@ def _stream(lake, source, build, out_table: str, stats: Counter, desc: str) -> p
                 yield pa.RecordBatch.from_pylist(rows, schema=schema)
 
     return pa.RecordBatchReader.from_batches(schema, batches())
-
-
-def _arrow_type(duck_type: str) -> pa.DataType:
-    return {"VARCHAR": pa.string(), "INTEGER": pa.int32(), "BIGINT": pa.int64(),
-            "MAP(VARCHAR, INTEGER)": pa.map_(pa.string(), pa.int32())}[duck_type]
 
 
 def _redact(text: str, stats: Counter) -> tuple[str, dict]:

@@ -3,7 +3,3 @@ from lake.errors import RepoLLMError
 
 class TransformError(RepoLLMError):
     """A transforms problem a user can act on; the CLI prints it on one line and exits 2."""
-
-
-class TokenizerError(TransformError):
-    """A tokenizer problem a user can act on; the CLI prints it on one line and exits 2."""

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from lake import Lake, LakeError
 from transforms.packer import PackConfig, pack, verify_shards
+from artifacts.errors import ArtifactError
 from transforms.errors import TransformError
 
 
@@ -47,7 +48,7 @@ def main(argv: list[str]) -> int:
                                  packed=len(result.packed), skipped=len(result.skipped),
                                  repaired=len(result.repaired), seconds=round(result.seconds, 1),
                                  mb_per_s=round(result.mb_per_s, 2))
-    except (TransformError, LakeError) as e:
+    except (TransformError, ArtifactError, LakeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     totals: dict = defaultdict(lambda: [0, 0, 0])

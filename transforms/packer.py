@@ -4,7 +4,7 @@
 `pack(lake, PackConfig(...))`.
 
 What it writes, under `lake.artifacts("shards")/<tokenizer_id>/<lake_snapshot>/<split>/<category>/`:
-`00000.bin`, `00000.idx.npy`, `00000.docs.parquet`, ... in the format of transforms/shard_format.py (flat
+`00000.bin`, `00000.idx.npy`, `00000.docs.parquet`, ... in the format of artifacts/shard_format.py (flat
 uint16/uint32 tokens as nanoGPT's train.bin, EOS after every document, Megatron-style document offsets, the
 sample id of every document), and one `shards` row per shard (path, split, category, dtype, tokens,
 documents, sha256, tokenizer_id, lake_snapshot, and the sample range it holds).
@@ -45,8 +45,10 @@ from typing import Iterator
 
 import numpy as np
 
-from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify_row
-from transforms.tokenizer import Tokenizer, load_tokenizer
+from artifacts.manifest import newest_shard_set
+from lake.inspect import table_versions
+from artifacts.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, verify_row
+from artifacts.tokenizer import Tokenizer, load_tokenizer
 
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")  # split and category become folder names
 
@@ -98,19 +100,10 @@ class PackResult:
 # -- reading the lake -----------------------------------------------------------------------------
 def samples_snapshot(lake) -> int:
     """The last snapshot that created, altered, inserted into or deleted from `samples`."""
-    found = lake.query("SELECT table_id FROM __ducklake_metadata_lake.ducklake_table "
-                       "WHERE table_name = 'samples' AND end_snapshot IS NULL")
-    if found.num_rows == 0:
-        raise ShardError("the lake has no samples table")
-    table_id = str(found.column(0)[0].as_py())
-    last = None
-    for snap in lake.snapshots().to_pylist():
-        for kind, ids in snap["changes"] or []:  # a MAP arrives as (key, value) pairs
-            if "main.samples" in ids or (kind != "tables_created" and table_id in ids):
-                last = snap["snapshot_id"]
+    last = table_versions(lake).get("samples")
     if last is None:
-        raise ShardError("the samples table was never written")
-    return int(last)
+        raise ShardError("the lake has no samples table")
+    return last
 
 
 def _samples_at(snapshot: int) -> str:
@@ -351,13 +344,8 @@ def _pack_shards(lake, todo: list[ShardPlan], tok: Tokenizer, dtype: np.dtype, s
 
 def verify_shards(lake, tokenizer_id: str | None = None) -> list[dict]:
     """Check every shard of the newest pack (of `tokenizer_id`) against the manifest; ShardError on the first bad one."""
-    where, params = ("WHERE tokenizer_id = ?", [tokenizer_id]) if tokenizer_id else ("", [])
-    pick = lake.query(f"SELECT tokenizer_id, lake_snapshot FROM shards {where} "
-                      "ORDER BY created_at DESC, lake_snapshot DESC LIMIT 1", params).to_pylist()
-    if not pick:
-        raise ShardError("no shards in the lake (run `python -m transforms pack`)")
     rows = lake.query("SELECT * FROM shards WHERE tokenizer_id = ? AND lake_snapshot = ? ORDER BY shard_id",
-                      [pick[0]["tokenizer_id"], pick[0]["lake_snapshot"]]).to_pylist()
+                      list(newest_shard_set(lake, tokenizer_id))).to_pylist()
     for r in rows:
         stem = Path(lake.root) / r["path"]
         verify_row(stem, r)

@@ -18,6 +18,7 @@ from typing import Callable
 import duckdb
 
 from lake import Lake, LakeError
+from lake.inspect import table_versions
 from transforms import documents, models, near_dedup
 from transforms.config import TransformConfig
 from transforms.errors import TransformError
@@ -70,20 +71,6 @@ def steps() -> list[Step]:
 
 
 # -- change tracking ------------------------------------------------------------------------------------
-
-def table_versions(lake: Lake) -> dict[str, int]:
-    """Table name -> the last snapshot that inserted into, deleted from, created or altered it."""
-    ids = {str(tid): name for name, tid in lake.con.execute(
-        "SELECT table_name, table_id FROM ducklake_table_info('lake')").fetchall()}
-    last: dict[str, int] = {}
-    for snapshot, changes in lake.con.execute("SELECT snapshot_id, changes FROM lake.snapshots()").fetchall():
-        for values in (changes or {}).values():
-            for v in values:
-                name = ids.get(v) or (v.split(".", 1)[1] if v.startswith("main.") else None)
-                if name:
-                    last[name] = max(last.get(name, -1), int(snapshot))
-    return last
-
 
 def fingerprint(step: Step, cfg: TransformConfig, versions: dict[str, int]) -> str:
     doc = {"code": hashlib.sha256(step.code().encode()).hexdigest(), "config": cfg.sql_variables(),

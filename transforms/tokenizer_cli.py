@@ -7,6 +7,7 @@ import sys
 import time
 
 from lake import Lake, LakeError
+from artifacts.errors import ArtifactError
 from transforms.errors import TransformError
 from transforms.tokenizer import train_tokenizer
 
@@ -32,7 +33,7 @@ def main(argv: list[str]) -> int:
             run.rows = 1
             run.stats.update(tokenizer_id=tok.tokenizer_id, seconds=round(time.monotonic() - t0, 1),
                              sample_bytes=tok.meta["sample_bytes"], bytes_per_token=tok.meta["bytes_per_token_val"])
-    except (TransformError, LakeError) as e:
+    except (TransformError, ArtifactError, LakeError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"tokenizer {tok.tokenizer_id}: vocab {tok.vocab_size}, trained on {tok.meta['sample_bytes']:,} bytes in "

@@ -14,11 +14,8 @@ CLI: python -m ingest git SRC... [--name N] [--from-list FILE] [--from-top] [--l
 """
 from ingest.git.config import IngestConfig
 from ingest.git.errors import GitIngestError
+from ingest.git.goroot import ingest_goroot
 from ingest.git.repository import IngestResult, ingest_repo
 
 __all__ = ["GitIngestError", "IngestConfig", "IngestResult", "ingest_goroot", "ingest_repo"]
 
-
-def ingest_goroot(lake, goroot=None, **kw):
-    from ingest.git.goroot import ingest_goroot as run
-    return run(lake, goroot, **kw)

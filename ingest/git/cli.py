@@ -8,6 +8,7 @@ from tqdm import tqdm
 
 from lake import Lake, LakeError
 from ingest.git.errors import GitIngestError, NameTakenError
+from ingest.git.goroot import ingest_goroot
 from ingest.git.repository import IngestResult, ingest_repo
 from ingest.git.source import redact, source_name
 from ingest.git.sources import Source, read_list, top_sources
@@ -69,7 +70,6 @@ def main(argv: list[str]) -> int:
     failed: list[str] = []
     try:
         if command == "goroot":
-            from ingest.git.goroot import ingest_goroot
             with lake.run("ingest goroot", {"goroot": args.goroot}) as run:
                 results = ingest_goroot(lake, args.goroot, run_id=run.run_id, progress=not args.quiet)
                 run.rows = sum(r.counts.get("files", 0) for r in results)

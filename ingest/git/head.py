@@ -13,6 +13,7 @@ import pyarrow as pa
 import pygit2
 from pygit2.enums import FileMode
 
+from lake.arrow import schema
 from ingest.git import flags
 from ingest.git.config import GNU_NOTICE, LATER_NOTICE, MANIFESTS, README, SPDX_HEADER, IngestConfig, is_licence_file
 
@@ -87,11 +88,9 @@ class HeadReader:
 
     def files_stream(self) -> pa.RecordBatchReader:
         """The `files` rows as a stream for a lake write (DuckDB pulls it: reading HEAD runs as it writes)."""
-        from lake.arrow import schema
         return pa.RecordBatchReader.from_batches(schema("files"), self.file_batches())
 
     def file_batches(self):
-        from lake.arrow import schema
         files = schema("files")
         rows: list[dict] = []
         for row in self.file_rows():

@@ -20,7 +20,7 @@ TABLES = [
             ("split", "VARCHAR", "train | val | test (stable hash of the repository)"),
             ("category", "VARCHAR", "NAT | MIX | CODE"),
             ("category_rule", "VARCHAR", "the rule that chose the category"),
-            ("text", "VARCHAR", "serialised with region markers (transforms/grammar.py)"),
+            ("text", "VARCHAR", "serialised with region markers (artifacts/grammar.py)"),
             ("bytes", "BIGINT", "UTF-8 bytes of text"),
             ("near_dup_cluster", "VARCHAR"),
             *_PROVENANCE,

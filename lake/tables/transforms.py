@@ -86,7 +86,7 @@ TABLES: list[Table] = [
         "documents", "clean", "Serialised, redacted documents before categorisation and splitting.",
         cols(
             ("doc_id", "VARCHAR"), ("kind", "VARCHAR", "file | readme | structure | pull | issue | commit"),
-            ("text", "VARCHAR", "serialised with transforms/grammar.py, secrets replaced by placeholders"),
+            ("text", "VARCHAR", "serialised with artifacts/grammar.py, secrets replaced by placeholders"),
             ("redactions", "MAP(VARCHAR, INTEGER)", "placeholder -> count"),
             ("path", "VARCHAR"), ("language", "VARCHAR"), ("near_dup_cluster", "VARCHAR"),
             _REPO, ("commit", "VARCHAR"), ("pr_number", "INTEGER"), ("issue_number", "INTEGER"),

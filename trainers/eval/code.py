@@ -19,7 +19,7 @@ from trainers.eval.config import EvalConfig
 from trainers.eval.generation import answers
 from trainers.eval.gotasks import CodeTask, close_body
 from trainers.eval.models import Subject
-from trainers.eval.repetition import repetition
+from artifacts.repetition import repetition
 from trainers.eval.results import ItemOutcome, Metric
 
 CATEGORY = "function_body"

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from trainers.eval.errors import EvalError
-from trainers.sampling import DEFAULT, Sampling
+from artifacts.sampling import DEFAULT, Sampling
 
 SUITES = ("lm", "explain", "code", "fim")
 
@@ -22,7 +22,7 @@ class EvalConfig:
     explain_max_new_tokens: int = 48  # a commit message's subject line and a short explanation
     code_max_new_tokens: int = 96     # a body of max_body_lines lines (and a fim multi-line middle)
     fim_line_max_new_tokens: int = 24  # a fim single-line middle
-    temperature: float = DEFAULT.temperature  # sampling as served (trainers/sampling.py); 0: greedy
+    temperature: float = DEFAULT.temperature  # sampling as served (artifacts/sampling.py); 0: greedy
     top_p: float = DEFAULT.top_p
     top_k: int = DEFAULT.top_k
     repetition_penalty: float = DEFAULT.repetition_penalty

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from lake import Lake, LakeError
+from artifacts.held_out import held_out_go_files, held_out_prompt, test_repositories  # noqa: F401 (callers)
 from trainers.eval.errors import EvalError
 
 CATEGORIES = ("NAT", "MIX", "CODE")
@@ -31,34 +32,6 @@ def test_pairs(lake: Lake, kind: str, limit: int, seed: int) -> list[dict]:
         SELECT pair_id, kind, prompt, response, repo_id FROM sft_pairs
         WHERE split = 'test' AND kind = ? ORDER BY md5(pair_id || ?::VARCHAR), pair_id LIMIT ?""",
                   [kind, seed, limit])
-
-
-def test_repositories(lake: Lake) -> list[str]:
-    rows = _query(lake, "SELECT DISTINCT repo_id FROM samples WHERE split = 'test' ORDER BY repo_id", [])
-    return [r["repo_id"] for r in rows]
-
-
-def held_out_go_files(lake: Lake, seed: int, batch_rows: int = 64) -> Iterator[dict]:
-    """Non-test, hand-written Go files of the test split's repositories, in a seeded stable order.
-
-    These come from the raw `files` table: a compile check needs the package's other files, which the
-    gold samples do not keep whole.
-    """
-    repos = test_repositories(lake)
-    if not repos:
-        return
-    marks = ", ".join("?" for _ in repos)
-    sql = f"""
-        SELECT repo_id, "commit", path, content FROM files
-        WHERE repo_id IN ({marks}) AND path LIKE '%.go' AND path NOT LIKE '%\\_test.go' ESCAPE '\\'
-          AND content IS NOT NULL AND NOT coalesce(is_generated, false) AND NOT coalesce(is_vendored, false)
-          AND path NOT LIKE '%testdata/%'
-        ORDER BY md5(repo_id || path || ?::VARCHAR), repo_id, path"""
-    try:
-        for batch in lake.stream(sql, [*repos, seed], batch_rows):
-            yield from batch.to_pylist()
-    except LakeError as e:
-        raise EvalError(f"reading held-out Go files failed: {e}") from None
 
 
 def repository_files(lake: Lake, repo_id: str, paths: list[str]) -> dict[str, str]:
@@ -102,16 +75,3 @@ def train_shards(lake: Lake, tokenizer_id: str) -> list[dict]:
 def repository_name(lake: Lake, repo_id: str) -> str:
     rows = _query(lake, "SELECT name FROM repos WHERE repo_id = ?", [repo_id])
     return rows[0]["name"] if rows and rows[0]["name"] else repo_id.split("@")[0]
-
-
-def held_out_prompt(lake: Lake, lines: int = 12, seed: int = 0) -> dict:
-    """The first `lines` lines, from its package clause on, of the first held-out Go file (test split, seeded
-    order) that has more lines than that: a real prompt the model never trained on. The licence header above
-    the package clause is skipped: it is the same boilerplate in every file."""
-    for f in held_out_go_files(lake, seed):
-        text = f["content"].splitlines(keepends=True)
-        start = next((i for i, line in enumerate(text) if line.startswith("package ")), None)
-        if start is not None and len(text) - start > lines:
-            return {"repo_id": f["repo_id"], "path": f["path"], "prompt": "".join(text[start:start + lines])}
-    raise EvalError(f"the lake at {lake.root} holds no held-out Go file longer than {lines} lines "
-                    f"(run the transforms first)")

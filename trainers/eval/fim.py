@@ -5,7 +5,7 @@ offline with the original body; trainers/eval/code.py), two per function:
 - single_line: one line of the body (the middle one of its non-blank lines), without its newline; the answer is
   cut at its first newline, as in SantaCoder's single-line infilling;
 - multi_line: every line of a body of two or more lines, between the line of `{` and the line of `}`.
-The prompt is the training document's own layout (transforms.grammar.render_file) cut at the middle, in PSM
+The prompt is the training document's own layout (artifacts.grammar.render_file) cut at the middle, in PSM
 order: EOS, <FIM_PREFIX> prefix <FIM_SUFFIX> suffix <FIM_MIDDLE>; the answer ends at EOS. A prompt longer than
 max_prompt_tokens loses the start of the prefix and the end of the suffix (the suffix keeps at most a quarter).
 Scores: exact match (whitespace-normalised, as the code suite), edit similarity (difflib ratio), and whether
@@ -28,7 +28,7 @@ from trainers.eval.generation import generate_ids
 from trainers.eval.gotasks import CodeTask
 from trainers.eval.models import Subject
 from trainers.eval.results import ItemOutcome, Metric
-from transforms.grammar import FIM_MARKERS, render_file
+from artifacts.grammar import FIM_MARKERS, render_file
 
 SUITE = "fim"
 SINGLE, MULTI = "single_line", "multi_line"

@@ -6,13 +6,13 @@ import numpy as np
 from tqdm import tqdm
 
 from trainers.eval.models import Subject
-from trainers.sampling import GREEDY, Sampling
+from artifacts.sampling import GREEDY, Sampling
 
-from transforms.grammar import sft_parts
+from artifacts.grammar import sft_parts
 
 
 def sft_prompt(prompt: str) -> str:
-    """An SFT pair's prompt as the model saw it in training (transforms.grammar.sft_parts)."""
+    """An SFT pair's prompt as the model saw it in training (artifacts.grammar.sft_parts)."""
     return sft_parts(prompt, "")[0]
 
 

@@ -1,22 +1,26 @@
 """What an evaluation scores: a model behind one small interface, from a checkpoint or a GGUF file.
 
 Every suite sees only `Subject`: encode/decode, per-token log-probabilities of a window, and generation
-(sampled with trainers.sampling settings from a seeded generator, or greedy) that stops at end-of-sequence
+(sampled with artifacts.sampling settings from a seeded generator, or greedy) that stops at end-of-sequence
 or at any region marker (a marker opens the next region, so the answer is over). Training never shows a
 BOS: a document follows the previous one's EOS in the token stream, so EOS is what a scored document or a
 prompt starts from (as the trainer's own validation does).
 """
 from __future__ import annotations
 
-import inspect
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from transforms.grammar import SINGLE_TOKENS
+from artifacts.architecture import ARCHITECTURE, fresh_model
+from artifacts.checkpoint import load_model
+from artifacts.errors import ArtifactError
+from artifacts.grammar import SINGLE_TOKENS
+from artifacts.llama_runtime import load_llama
 from trainers.eval.errors import EvalError
-from trainers.sampling import GREEDY, Sampling
+from artifacts.sampling import GREEDY, Sampling
+from artifacts.tokenizer import Tokenizer
 
 
 class Subject(Protocol):
@@ -124,13 +128,10 @@ class HFSubject:
         if self.seed is None:
             raise EvalError(f"checkpoint {self.name} records no seed: cannot rebuild its untrained model")
         if self.hyper_parameters:
-            from trainers.model import LlamaLM
-
-            accepted = inspect.signature(LlamaLM.__init__).parameters
-            # a run on another model (init_from, lora) rebuilds as the plain architecture it merged into
-            hp = {k: v for k, v in self.hyper_parameters.items()
-                  if k in accepted and k not in ("self", "init_from", "lora")}
-            model = LlamaLM(**hp).model
+            # a run on another model (init_from, lora) rebuilds as the plain architecture it merged into,
+            # from the run's seed: exactly the run's first weights (trainers/construction.py builds them so)
+            hp = self.hyper_parameters
+            model = fresh_model({k: hp[k] for k in ARCHITECTURE}, hp.get("init_std", 0.02), self.seed)
         else:
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(self.seed)
@@ -145,10 +146,6 @@ class GGUFSubject:
     """A GGUF file through llama.cpp (llama-cpp-python), scored with all logits kept."""
 
     def __init__(self, path: str | Path, n_ctx: int | None = None):
-        try:
-            from trainers.llama_runtime import load_llama
-        except ImportError as e:  # the optional `serve` extra
-            raise EvalError(f"--gguf needs llama-cpp-python ({e})") from None
         path = Path(path)
         if not path.is_file():
             raise EvalError(f"no GGUF file at {path}")
@@ -213,15 +210,11 @@ def _cut_at_stop(ids: list[int], stop_ids) -> list[int]:
 
 
 def load_checkpoint(ckpt: str | Path) -> HFSubject:
-    """A trainer checkpoint (trainers/checkpoint.py) with its tokenizer (transforms/tokenizer.py)."""
-    from trainers.checkpoint import load_model
-    from trainers.errors import TrainerError
-    from transforms.tokenizer import Tokenizer, TokenizerError
-
+    """A trainer checkpoint (artifacts/checkpoint.py) with its tokenizer (transforms/tokenizer.py)."""
     try:
         loaded = load_model(ckpt)
         tokenizer = Tokenizer.from_file(loaded.tokenizer_path)
-    except (TrainerError, TokenizerError) as e:
+    except ArtifactError as e:
         raise EvalError(str(e)) from None
     hp = dict(loaded.meta.get("hyper_parameters") or {})
     return HFSubject(loaded.model, tokenizer, str(ckpt), hp.get("seed"), loaded.tokenizer_id, hp)

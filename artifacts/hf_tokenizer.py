@@ -7,7 +7,7 @@ ids from DIR's tokenizer_config.json / config.json) to `lake.artifacts("tokenize
 The id is `hf:<folder name>-<first 12 hex of the sha256 of DIR/tokenizer.json>` (`+markers` when the region
 markers were added as tokens): the same tokenizer gives the same id, and `source_sha256` in the row's
 options ties the shards to the model folder they belong with (trainers/adapt.py checks it).
-`python -m transforms.hf_tokenizer DIR [text|special]` prints the id (for `--data.tokenizer_id`).
+`python -m artifacts.hf_tokenizer DIR [text|special]` prints the id (for `--data.tokenizer_id`).
 
 Region markers (`markers`):
 - "text" (the default): the markers stay plain text, split by the model's own merges. Nothing about the
@@ -25,9 +25,11 @@ import shutil
 from datetime import datetime, timezone
 from pathlib import Path
 
-from transforms import grammar
-from transforms.errors import TokenizerError as TransformError  # one error type for both tokenizers
-from transforms.tokenizer_sample import bytes_per_token
+from tokenizers import AddedToken, Tokenizer as Backend
+
+from artifacts import grammar
+from artifacts.errors import TokenizerError
+from artifacts.tokenizer_sample import bytes_per_token
 
 KIND = "hf"
 TOKENIZER_JSON, META_FILE = "tokenizer.json", "meta.json"
@@ -39,19 +41,18 @@ class HFTokenizer:
     """tokenizers.Tokenizer with the interface of transforms.tokenizer.Tokenizer that the packer and trainers use."""
 
     def __init__(self, path: str | Path, meta: dict | None = None):
-        from tokenizers import Tokenizer as Backend
         self.model_path = Path(path)
         try:
             self.backend = Backend.from_file(str(self.model_path))
         except Exception as e:  # tokenizers raises a bare Exception on a bad file
-            raise TransformError(f"tokenizer {self.model_path}: cannot load ({str(e).splitlines()[0]})") from None
+            raise TokenizerError(f"tokenizer {self.model_path}: cannot load ({str(e).splitlines()[0]})") from None
         self.meta = meta or {}
         self.tokenizer_id = self.meta.get("tokenizer_id") or self.model_path.parent.name
         self.vocab_size = self.backend.get_vocab_size(with_added_tokens=True)
         ids = self.meta.get("special_ids", {})
         self.bos_id, self.eos_id, self.pad_id, self.unk_id = (ids.get(k) for k in ("bos", "eos", "pad", "unk"))
         if self.eos_id is None:
-            raise TransformError(f"tokenizer {self.model_path}: no EOS token (the packer ends every document with it)")
+            raise TokenizerError(f"tokenizer {self.model_path}: no EOS token (the packer ends every document with it)")
         vocab = self.backend.get_vocab(with_added_tokens=True)
         self.marker_ids = {m: vocab[m] for m in grammar.MARKERS if m in vocab}
         self.fim_ids = {m: vocab[m] for m in grammar.FIM_MARKERS} if all(m in vocab for m in grammar.FIM_MARKERS) else {}
@@ -101,10 +102,9 @@ def _make_id(folder: Path, source_sha: str, with_markers: bool) -> str:
 
 def tokenizer_id_for(folder: str | Path, markers: str = "text") -> str:
     """The id `pack --tokenizer hf:DIR --hf-markers M` gives DIR's tokenizer (for `--data.tokenizer_id`)."""
-    from tokenizers import Tokenizer as Backend
     src = Path(folder) / TOKENIZER_JSON
     if not src.is_file():
-        raise TransformError(f"hf:{folder}: no {TOKENIZER_JSON} in that folder")
+        raise TokenizerError(f"hf:{folder}: no {TOKENIZER_JSON} in that folder")
     blob = src.read_bytes()
     vocab = Backend.from_str(blob.decode()).get_vocab(with_added_tokens=True)
     added = markers == "special" and any(m not in vocab for m in grammar.SINGLE_TOKENS)
@@ -113,19 +113,18 @@ def tokenizer_id_for(folder: str | Path, markers: str = "text") -> str:
 
 def register_hf_tokenizer(lake, folder: str | Path, markers: str = "text") -> HFTokenizer:
     """Copy DIR's tokenizer into the lake's artifacts and record its `tokenizers` row; returns it loaded."""
-    from tokenizers import AddedToken, Tokenizer as Backend
     if markers not in MARKER_MODES:
-        raise TransformError(f"markers {markers!r}: choose one of {', '.join(MARKER_MODES)}")
+        raise TokenizerError(f"markers {markers!r}: choose one of {', '.join(MARKER_MODES)}")
     folder = Path(folder)
     src = folder / TOKENIZER_JSON
     if not src.is_file():
-        raise TransformError(f"--tokenizer hf:{folder}: no {TOKENIZER_JSON} in that folder")
+        raise TokenizerError(f"--tokenizer hf:{folder}: no {TOKENIZER_JSON} in that folder")
     blob = src.read_bytes()
     source_sha = hashlib.sha256(blob).hexdigest()
     try:
         backend = Backend.from_str(blob.decode())
     except Exception as e:
-        raise TransformError(f"--tokenizer hf:{folder}: cannot load {TOKENIZER_JSON} ({str(e).splitlines()[0]})") from None
+        raise TokenizerError(f"--tokenizer hf:{folder}: cannot load {TOKENIZER_JSON} ({str(e).splitlines()[0]})") from None
     added = []
     if markers == "special":
         vocab = backend.get_vocab(with_added_tokens=True)
@@ -165,6 +164,6 @@ if __name__ == "__main__":
     import sys
     try:
         print(tokenizer_id_for(sys.argv[1], *sys.argv[2:3]))
-    except (TransformError, IndexError) as e:
-        print(f"error: {e or 'usage: python -m transforms.hf_tokenizer DIR [text|special]'}", file=sys.stderr)
+    except (TokenizerError, IndexError) as e:
+        print(f"error: {e or 'usage: python -m artifacts.hf_tokenizer DIR [text|special]'}", file=sys.stderr)
         sys.exit(2)

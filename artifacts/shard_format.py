@@ -29,11 +29,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from transforms.errors import TransformError
-
-
-class ShardError(TransformError):
-    """A shard that is missing, truncated, corrupted or inconsistent with its manifest row."""
+from artifacts.errors import ShardError
 
 
 def dtype_for(vocab_size: int) -> np.dtype:

@@ -11,6 +11,8 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from artifacts.errors import ArtifactError
+
 _lock = threading.Lock()
 
 
@@ -36,7 +38,10 @@ def plain_cpu_buffers():
 
 def load_llama(path: str | Path, **kwargs):
     """llama_cpp.Llama(path, **kwargs), verbose off unless asked, with plain CPU buffers."""
-    import llama_cpp
+    try:  # the optional `serve` extra: imported only by whoever loads a GGUF
+        import llama_cpp
+    except ImportError as e:
+        raise ArtifactError(f"a GGUF needs llama-cpp-python (pip install -e '.[serve]'): {e}") from None
 
     kwargs.setdefault("verbose", False)
     with plain_cpu_buffers():

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from transformers import LlamaForCausalLM
+from transformers import AutoConfig, AutoModelForCausalLM, LlamaForCausalLM
 
-from trainers.errors import TrainerError
+from artifacts.architecture import ARCHITECTURE, apply_special_ids, fresh_model
+from artifacts.errors import CheckpointError
+from artifacts.lora import LoraSpec, apply_lora
 
 META_KEY = "repo_llm"
 
@@ -33,11 +35,11 @@ class LoadedModel:
 def read_checkpoint(ckpt: str | Path) -> dict:
     path = Path(ckpt)
     if not path.is_file():
-        raise TrainerError(f"checkpoint {path}: no such file")
+        raise CheckpointError(f"checkpoint {path}: no such file")
     try:
         return torch.load(path, map_location="cpu", weights_only=False)
     except Exception as e:  # a truncated or foreign file: say which one
-        raise TrainerError(f"checkpoint {path}: cannot read ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
+        raise CheckpointError(f"checkpoint {path}: cannot read ({type(e).__name__}: {str(e).splitlines()[0][:200]})") from None
 
 
 def _tokenizer_file(path: Path, meta: dict) -> Path:
@@ -48,7 +50,7 @@ def _tokenizer_file(path: Path, meta: dict) -> Path:
     if recorded and recorded.is_file() and (want is None or hashlib.sha256(recorded.read_bytes()).hexdigest() == want):
         return recorded
     if blob is None:
-        raise TrainerError(f"checkpoint {path}: its tokenizer {recorded} is gone and no copy is stored in it")
+        raise CheckpointError(f"checkpoint {path}: its tokenizer {recorded} is gone and no copy is stored in it")
     if recorded and recorded.suffix == ".json":  # a Hugging Face tokenizer: a folder with its meta.json
         out = path.with_name(f"{path.stem}.tokenizer") / recorded.name
         out.parent.mkdir(exist_ok=True)
@@ -64,12 +66,9 @@ def _tokenizer_file(path: Path, meta: dict) -> Path:
 def _adapted_model(path: Path, hp: dict, meta: dict, weights: dict):
     """A run on a Hugging Face base: the model its recorded config describes, the checkpoint's weights in it
     and, under LoRA, the adapters merged into the linear layers (a plain causal LM again)."""
-    from transformers import AutoConfig, AutoModelForCausalLM
-    from trainers.adapt import LoraSpec, apply_lora
-
     cfg_dict = dict(meta.get("config") or {})
     if "model_type" not in cfg_dict:
-        raise TrainerError(f"checkpoint {path}: a run on {hp.get('init_from')} but no model config recorded in it")
+        raise CheckpointError(f"checkpoint {path}: a run on {hp.get('init_from')} but no model config recorded in it")
     cfg = AutoConfig.for_model(cfg_dict.pop("model_type"), **cfg_dict)
     model = AutoModelForCausalLM.from_config(cfg, dtype=torch.float32)
     lora = hp.get("lora")
@@ -78,7 +77,7 @@ def _adapted_model(path: Path, hp: dict, meta: dict, weights: dict):
     missing, unexpected = model.load_state_dict(weights, strict=False)
     missing = [m for m in missing if not (cfg.tie_word_embeddings and m.endswith("lm_head.weight"))]
     if missing or unexpected:
-        raise TrainerError(f"checkpoint {path}: weights do not fit its model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+        raise CheckpointError(f"checkpoint {path}: weights do not fit its model (missing {missing[:3]}, unexpected {unexpected[:3]})")
     if lora:
         model = model.merge_and_unload()  # W + (alpha / r) * B @ A: the plain model the export would give
     model.tie_weights()
@@ -87,12 +86,10 @@ def _adapted_model(path: Path, hp: dict, meta: dict, weights: dict):
 
 def load_model(ckpt: str | Path) -> LoadedModel:
     """The LlamaForCausalLM of a checkpoint (eval, float32, CPU) with its tokenizer and provenance."""
-    from trainers.model import ARCHITECTURE, apply_special_ids, llama_config
-
     path = Path(ckpt)
     state = read_checkpoint(path)
     if "state_dict" not in state or "hyper_parameters" not in state:
-        raise TrainerError(f"checkpoint {path}: not a trainers checkpoint (no state_dict / hyper_parameters)")
+        raise CheckpointError(f"checkpoint {path}: not a trainers checkpoint (no state_dict / hyper_parameters)")
     hp = state["hyper_parameters"]
     meta = dict(state.get(META_KEY, {}))
     weights = {k.removeprefix("model."): v.float() for k, v in state["state_dict"].items() if k.startswith("model.")}
@@ -102,13 +99,13 @@ def load_model(ckpt: str | Path) -> LoadedModel:
     if hp.get("lora") or started_from or any(k.startswith("base_model.") for k in weights):
         model, cfg = _adapted_model(path, hp, meta, weights)
     else:
-        cfg = llama_config(**{k: hp[k] for k in ARCHITECTURE}, init_std=hp.get("init_std", 0.02))
-        model = LlamaForCausalLM(cfg)
+        model = fresh_model({k: hp[k] for k in ARCHITECTURE}, hp.get("init_std", 0.02))
+        cfg = model.config
         missing, unexpected = model.load_state_dict(weights, strict=False)
         # A tied head has no weight of its own in the state dict; anything else missing is a broken checkpoint.
         missing = [m for m in missing if not (cfg.tie_word_embeddings and m == "lm_head.weight")]
         if missing or unexpected:
-            raise TrainerError(f"checkpoint {path}: weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
+            raise CheckpointError(f"checkpoint {path}: weights do not fit the model (missing {missing[:3]}, unexpected {unexpected[:3]})")
         model.tie_weights()
     apply_special_ids(model, meta.get("special_ids"))
     model = model.float().eval().to("cpu")
