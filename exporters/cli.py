@@ -76,8 +76,8 @@ def _write_card(source, out: Path, lake: str | None) -> str:
 
 def _held_out_prompt(lake: str | None, lines: int) -> str:
     from lake import Lake, LakeError
-    from trainers.eval.data import held_out_prompt
-    from trainers.eval.errors import EvalError
+    from evaluation.data import held_out_prompt
+    from evaluation.errors import EvalError
 
     try:
         with Lake(lake) as lk:

@@ -21,7 +21,7 @@ import requests
 
 from exporters.errors import ExportError
 from exporters.infill import InfillRoutes
-from trainers.eval.repetition import repetition
+from evaluation.repetition import repetition
 from trainers.llama_runtime import plain_cpu_buffers
 from trainers.sampling import DEFAULT, Sampling
 

@@ -45,7 +45,7 @@ BAD_INPUTS = [
     # these two import torch and transformers first: seconds each, so marked slow
     pytest.param(["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt",
                  marks=pytest.mark.slow),
-    pytest.param(["trainers.evaluate", "--run", "no-such-run", "--export-review", "{missing}/review.csv"],
+    pytest.param(["evaluation", "--run", "no-such-run", "--export-review", "{missing}/review.csv"],
                  "no-such-run", marks=pytest.mark.slow),
 ]
 

@@ -127,7 +127,7 @@ def trained(tmp_path_factory):
 
 
 def evaluate_cli(lake_path: Path, *args: str) -> int:
-    from trainers.evaluate import main
+    from evaluation.cli import main
     return main(["--lake", str(lake_path), *args])
 
 
@@ -176,9 +176,9 @@ def test_evaluate_lm_bits_per_byte_match_the_token_losses(trained):
 
     import torch
 
-    from trainers.eval.config import EvalConfig
-    from trainers.eval.models import load_checkpoint
-    from trainers.eval.runner import evaluate
+    from evaluation.config import EvalConfig
+    from evaluation.models import load_checkpoint
+    from evaluation.runner import evaluate
     lake_path, ckpt, _ = trained
     subject = load_checkpoint(ckpt)
     with Lake(lake_path) as lk:

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from tests.lakefill import row
-from trainers.eval.data import held_out_prompt
-from trainers.eval.errors import EvalError
-from trainers.eval.repetition import repeated_lines, repeated_ngrams, repetition
+from evaluation.data import held_out_prompt
+from evaluation.errors import EvalError
+from evaluation.repetition import repeated_lines, repeated_ngrams, repetition
 from trainers.sampling import DEFAULT, GREEDY
 
 HELD, TRAINED = "example.com/held", "example.com/trained"

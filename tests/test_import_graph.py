@@ -11,17 +11,19 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("lake", "ingest", "transforms", "trainers", "exporters", "search", "repo_llm")
+PACKAGES = ("lake", "ingest", "transforms", "trainers", "evaluation", "exporters", "search", "repo_llm")
 
 # Which packages each package may import (besides itself). Data flows ingest -> lake; transforms -> lake;
-# trainers -> lake and transforms' artifacts (shards, tokenizers); exporters -> lake, trainers, transforms;
+# trainers -> lake and transforms' artifacts (shards, tokenizers); evaluation -> lake, trainers' checkpoints,
+# transforms; exporters -> lake, trainers, transforms and evaluation (the held-out prompt, the repetition metric);
 # search -> lake; the lake imports nothing of ours. repo_llm is the command in front of all of them.
 MAY_IMPORT = {
     "lake": set(),
     "ingest": {"lake"},
     "transforms": {"lake"},
     "trainers": {"lake", "transforms"},
-    "exporters": {"lake", "trainers", "transforms"},
+    "evaluation": {"lake", "trainers", "transforms"},
+    "exporters": {"lake", "trainers", "transforms", "evaluation"},
     "search": {"lake"},
     "repo_llm": set(PACKAGES),
 }

@@ -221,7 +221,7 @@ def test_load_model_of_a_lora_checkpoint_works_without_base_or_lake_tokenizer(sf
 
 def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
     from lake import Lake
-    from trainers.evaluate import main as evaluate
+    from evaluation.cli import main as evaluate
     from tests.test_evaluate import sample
     lake, _, _, run = sft_lora
     ckpt = run / "checkpoints/final.ckpt"

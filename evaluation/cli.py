@@ -19,11 +19,11 @@ from pathlib import Path
 
 from lake import Lake, LakeError
 from lake.edge import run_cli
-from trainers.eval import report, review
-from trainers.eval.config import SUITES, EvalConfig
-from trainers.eval.errors import EvalError
-from trainers.eval.models import load_subject
-from trainers.eval.runner import EvalRun, evaluate
+from evaluation import report, review
+from evaluation.config import SUITES, EvalConfig
+from evaluation.errors import EvalError
+from evaluation.models import load_subject
+from evaluation.runner import EvalRun, evaluate
 from trainers.errors import TrainerError
 from trainers.sampling import GREEDY
 
@@ -145,4 +145,4 @@ def _latest(lk: Lake) -> str:
 
 
 if __name__ == "__main__":
-    sys.exit(run_cli("trainers.evaluate", main))
+    sys.exit(run_cli("evaluation", main))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from lake import Lake, LakeError
-from trainers.eval.errors import EvalError
+from evaluation.errors import EvalError
 
 CATEGORIES = ("NAT", "MIX", "CODE")
 PAIR_KINDS = ("commit_message", "pr_explanation")

@@ -14,10 +14,10 @@ import zstandard
 
 from lake import Lake
 from trainers.baselines import xz_bits_per_byte
-from trainers.eval import data
-from trainers.eval.lm import DocScore, score_documents, summarize
-from trainers.eval.models import Subject
-from trainers.eval.results import Metric
+from evaluation import data
+from evaluation.lm import DocScore, score_documents, summarize
+from evaluation.models import Subject
+from evaluation.results import Metric
 
 ZSTD_LEVEL = 19
 UNIGRAM_TRAIN_BYTES = 8 << 20  # without train shards, the unigram counts tokenize this much train text

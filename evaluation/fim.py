@@ -21,13 +21,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from trainers.eval import gobuild
-from trainers.eval.config import EvalConfig
-from trainers.eval.errors import EvalError
-from trainers.eval.generation import generate_ids
-from trainers.eval.gotasks import CodeTask
-from trainers.eval.models import Subject
-from trainers.eval.results import ItemOutcome, Metric
+from evaluation import gobuild
+from evaluation.config import EvalConfig
+from evaluation.errors import EvalError
+from evaluation.generation import generate_ids
+from evaluation.gotasks import CodeTask
+from evaluation.models import Subject
+from evaluation.results import ItemOutcome, Metric
 from transforms.grammar import FIM_MARKERS, render_file
 
 SUITE = "fim"

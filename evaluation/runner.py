@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lake import Lake, Write
-from trainers.eval import baselines, code, data, explain, fim, lm
-from trainers.eval.config import EvalConfig
-from trainers.eval.decontamination import find_contaminated
-from trainers.eval.errors import EvalError
-from trainers.eval.gotasks import select_tasks
-from trainers.eval.models import Subject
-from trainers.eval.results import ItemOutcome, Metric, item_rows, metric_rows
+from evaluation import baselines, code, data, explain, fim, lm
+from evaluation.config import EvalConfig
+from evaluation.decontamination import find_contaminated
+from evaluation.errors import EvalError
+from evaluation.gotasks import select_tasks
+from evaluation.models import Subject
+from evaluation.results import ItemOutcome, Metric, item_rows, metric_rows
 
 
 @dataclass

@@ -15,7 +15,7 @@ from typing import Protocol
 import numpy as np
 
 from transforms.grammar import SINGLE_TOKENS
-from trainers.eval.errors import EvalError
+from evaluation.errors import EvalError
 from trainers.sampling import GREEDY, Sampling
 
 
