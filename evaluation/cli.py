@@ -1,47 +1,36 @@
-"""python -m trainers.evaluate (--ckpt CKPT | --gguf X.gguf) [--suite all|lm|explain|code|fim] [--limit N]
-                              [--lake DIR] [--report DIR] [--export-review FILE]
-       python -m trainers.evaluate --compare CKPT_A CKPT_B [--suite ...] [--limit N] [--lake DIR] [--report DIR]
-       python -m trainers.evaluate --export-review FILE [--run EVAL_RUN] [--lake DIR]
-       python -m trainers.evaluate --import-review FILE [--lake DIR]
+"""python -m evaluation run CKPT | gguf FILE.gguf  [--suite all|lm|explain|code|fim] [--limit N] [--report DIR]
+       python -m evaluation compare A B [--suite ...] [--limit N] [--report DIR]
+       python -m evaluation export-review FILE [--run EVAL_RUN]
+       python -m evaluation import-review FILE
+       (every subcommand also takes --lake DIR, --data-path DIR, --quiet)
 
-Evaluates a checkpoint on the lake's held-out repositories (suites lm, explain, code, fim; see trainers/eval/),
-writes `evals` and `eval_items` rows and a Markdown report with PNG plots (default under
-<lake>/artifacts/reports/<eval_run>/). --compare evaluates both checkpoints (or reuses their latest run with
-the same settings) and writes compare.md side by side.
+Evaluates a checkpoint (run) or a GGUF file through llama.cpp (gguf) on the lake's held-out repositories (suites
+lm, explain, code, fim; see evaluation/), writes `evals` and `eval_items` rows and a Markdown report with PNG
+plots (default under <lake>/artifacts/reports/<eval_run>/). compare evaluates two checkpoints or GGUF files (or
+reuses their latest run with the same settings) and writes compare.md side by side.
 """
 from __future__ import annotations
 
 import argparse
 import json
-import sys
 from dataclasses import fields
 from pathlib import Path
 
-from lake import Lake, LakeError
-from lake.edge import run_cli
+from lake import Lake
+from lake.options import lake_options, open_lake
 from evaluation import report, review
 from evaluation.config import SUITES, EvalConfig
 from evaluation.errors import EvalError
 from evaluation.models import load_subject
-from evaluation.runner import EvalRun, evaluate
-from trainers.errors import TrainerError
+from evaluation.runner import RUN_COMMAND, EvalRun, evaluate
 from trainers.sampling import GREEDY
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m trainers.evaluate", description=__doc__.split("\n\n")[1],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    what = p.add_mutually_exclusive_group()
-    what.add_argument("--ckpt", help="a trainers checkpoint (.ckpt)")
-    what.add_argument("--gguf", help="a GGUF file (scored through llama.cpp)")
-    what.add_argument("--compare", nargs=2, metavar=("CKPT_A", "CKPT_B"), help="two checkpoints (or .gguf) side by side")
+def _suite_options() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(add_help=False)
     p.add_argument("--suite", default="all", help=f"all or a comma-separated subset of {', '.join(SUITES)}")
     p.add_argument("--limit", type=int, default=EvalConfig.limit, help="items per suite and category (default %(default)s)")
-    p.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
     p.add_argument("--report", type=Path, default=None, help="folder for report.md / compare.md and the plots")
-    p.add_argument("--export-review", type=Path, metavar="FILE", help="write a CSV of sampled generations to rate")
-    p.add_argument("--import-review", type=Path, metavar="FILE", help="store the ratings of a filled review CSV")
-    p.add_argument("--run", help="the evaluation run to export for review (default: the latest)")
     p.add_argument("--seed", type=int, default=EvalConfig.seed, help="item sampling order")
     p.add_argument("--go-tests", action="store_true", help="also run the packages' own tests (bounded)")
     p.add_argument("--max-new-tokens", type=int, default=None, help="tokens per generated answer "
@@ -51,10 +40,28 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                    % (EvalConfig.temperature, EvalConfig.top_p, EvalConfig.repetition_penalty))
     p.add_argument("--ngram", type=int, default=EvalConfig.ngram, help="decontamination n-gram length in words")
     p.add_argument("--contamination-threshold", type=float, default=EvalConfig.contamination_threshold)
-    args = p.parse_args(argv)
-    if not (args.ckpt or args.gguf or args.compare or args.export_review or args.import_review):
-        p.error("give --ckpt, --gguf, --compare, --export-review or --import-review")
-    return args
+    return p
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(prog="python -m evaluation", description=__doc__.split("\n\n")[1],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    common, suites = lake_options(), _suite_options()
+    p = sub.add_parser("run", parents=[suites, common], help="score a trainers checkpoint (.ckpt)")
+    p.add_argument("ckpt", metavar="CKPT")
+    p = sub.add_parser("gguf", parents=[suites, common], help="score a GGUF file through llama.cpp")
+    p.add_argument("gguf", metavar="FILE.gguf")
+    p = sub.add_parser("compare", parents=[suites, common],
+                       help="two checkpoints (or .gguf) side by side, reusing a run with the same settings")
+    p.add_argument("targets", nargs=2, metavar=("A", "B"))
+    p = sub.add_parser("export-review", parents=[common], help="write a CSV of sampled generations to rate")
+    p.add_argument("sheet", type=Path, metavar="FILE")
+    p.add_argument("--run", help="the evaluation run to export (default: the latest)")
+    p.add_argument("--seed", type=int, default=EvalConfig.seed, help="sampling order of the generations")
+    p = sub.add_parser("import-review", parents=[common], help="store the ratings of a filled review CSV")
+    p.add_argument("sheet", type=Path, metavar="FILE")
+    return ap
 
 
 def config_from(args: argparse.Namespace) -> EvalConfig:
@@ -68,15 +75,15 @@ def config_from(args: argparse.Namespace) -> EvalConfig:
                       contamination_threshold=args.contamination_threshold, **new)
 
 
-def _load(target: str):
+def _load(target: str):  # compare takes either kind
     return load_subject(gguf=target) if target.endswith(".gguf") else load_subject(ckpt=target)
 
 
 def reusable_run(lk: Lake, checkpoint: str, cfg: EvalConfig) -> str | None:
     """The latest successful run of this checkpoint with exactly these settings, if any."""
     want = {"checkpoint": checkpoint, **json.loads(json.dumps(cfg.as_dict()))}
-    rows = lk.query("SELECT run_id, args FROM runs WHERE command = 'trainers.evaluate' AND status = 'ok' "
-                    "ORDER BY started_at DESC").to_pylist()
+    rows = lk.query("SELECT run_id, args FROM runs WHERE command = ? AND status = 'ok' "
+                    "ORDER BY started_at DESC", [RUN_COMMAND]).to_pylist()
     for r in rows:
         args = json.loads(r["args"])
         if all(args.get(f.name) == want[f.name] for f in fields(EvalConfig)) and args.get("checkpoint") == checkpoint:
@@ -95,54 +102,55 @@ def _print_summary(run: EvalRun) -> None:
     print("  seconds: " + ", ".join(f"{k} {v:.1f}" for k, v in run.seconds.items()))
 
 
+def _score(lk: Lake, args: argparse.Namespace, ckpt: str | None = None, gguf: str | None = None) -> int:
+    cfg = config_from(args)  # a bad --suite is named before a model is loaded
+    run = evaluate(lk, load_subject(ckpt, gguf), cfg, ckpt or gguf)
+    _print_summary(run)
+    out = args.report or lk.artifacts("reports") / run.eval_run
+    print(f"report: {report.write_report(lk, run.eval_run, out)}")
+    return 0
+
+
+def _compare(lk: Lake, args: argparse.Namespace) -> int:
+    cfg, runs = config_from(args), []
+    for target in args.targets:
+        eval_run = reusable_run(lk, target, cfg)
+        if eval_run is None:
+            run = evaluate(lk, _load(target), cfg, target)
+            _print_summary(run)
+            eval_run = run.eval_run
+        else:
+            print(f"reusing eval_run {eval_run} for {target}")
+        runs.append(eval_run)
+    out = args.report or lk.artifacts("reports") / f"compare-{runs[0][:8]}-{runs[1][:8]}"
+    print(f"comparison: {report.write_compare(lk, runs[0], runs[1], out)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    try:
-        with Lake(args.lake) as lk:
-            if args.import_review:
-                result = review.import_review(lk, args.import_review)
-                print(f"imported {result['ratings']} ratings: {result['runs']}")
-                return 0
-            cfg = config_from(args)
-            if args.compare:
-                runs = []
-                for target in args.compare:
-                    eval_run = reusable_run(lk, target, cfg)
-                    if eval_run is None:
-                        run = evaluate(lk, _load(target), cfg, target)
-                        _print_summary(run)
-                        eval_run = run.eval_run
-                    else:
-                        print(f"reusing eval_run {eval_run} for {target}")
-                    runs.append(eval_run)
-                out = args.report or lk.artifacts("reports") / f"compare-{runs[0][:8]}-{runs[1][:8]}"
-                print(f"comparison: {report.write_compare(lk, runs[0], runs[1], out)}")
-                return 0
-            eval_run = args.run
-            if args.ckpt or args.gguf:
-                run = evaluate(lk, load_subject(args.ckpt, args.gguf), cfg, args.ckpt or args.gguf)
-                _print_summary(run)
-                eval_run = run.eval_run
-                out = args.report or lk.artifacts("reports") / eval_run
-                print(f"report: {report.write_report(lk, eval_run, out)}")
-            if args.export_review:
-                eval_run = eval_run or _latest(lk)
-                n = review.export_review(lk, eval_run, args.export_review, cfg.review_sample, cfg.seed)
-                print(f"review sheet: {args.export_review} ({n} generations of run {eval_run}; {review.RATING_HELP})")
+    args = parser().parse_args(argv)
+    with open_lake(args) as lk:
+        if args.command == "run":
+            return _score(lk, args, ckpt=args.ckpt)
+        if args.command == "gguf":
+            return _score(lk, args, gguf=args.gguf)
+        if args.command == "compare":
+            return _compare(lk, args)
+        if args.command == "import-review":
+            result = review.import_review(lk, args.sheet)
+            print(f"imported {result['ratings']} ratings: {result['runs']}")
             return 0
-    except (TrainerError, LakeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        eval_run = args.run or _latest(lk)
+        n = review.export_review(lk, eval_run, args.sheet, EvalConfig.review_sample, args.seed)
+        print(f"review sheet: {args.sheet} ({n} generations of run {eval_run}; {review.RATING_HELP})")
+        return 0
 
 
 def _latest(lk: Lake) -> str:
     rows = lk.query(
-        "SELECT run_id FROM runs WHERE command = 'trainers.evaluate' AND status = 'ok' "
-        "ORDER BY started_at DESC LIMIT 1").to_pylist()
+        "SELECT run_id FROM runs WHERE command = ? AND status = 'ok' "
+        "ORDER BY started_at DESC LIMIT 1", [RUN_COMMAND]).to_pylist()
     if not rows:
         raise EvalError("the lake holds no evaluation run to export (evaluate a checkpoint first)")
     return rows[0]["run_id"]
 
-
-if __name__ == "__main__":
-    sys.exit(run_cli("evaluation", main))

@@ -1,8 +1,6 @@
-from trainers.errors import TrainerError
+from lake.errors import RepoLLMError
 
 
-class EvalError(TrainerError):
+class EvalError(RepoLLMError):
     """An evaluation problem a user can act on; the CLI prints it on one line and exits 2.
-
-    A TrainerError, so that trainers keeps one exception type at its edge.
     """

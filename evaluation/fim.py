@@ -1,7 +1,7 @@
 """The fill-in-the-middle suite: the middle of a held-out Go function, given the file before and after it.
 
 Items come from the code suite's checkable tasks (documented functions of held-out files whose package builds
-offline with the original body; trainers/eval/code.py), two per function:
+offline with the original body; evaluation/code.py), two per function:
 - single_line: one line of the body (the middle one of its non-blank lines), without its newline; the answer is
   cut at its first newline, as in SantaCoder's single-line infilling;
 - multi_line: every line of a body of two or more lines, between the line of `{` and the line of `}`.

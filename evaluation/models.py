@@ -215,19 +215,15 @@ def _cut_at_stop(ids: list[int], stop_ids) -> list[int]:
 def load_checkpoint(ckpt: str | Path) -> HFSubject:
     """A trainer checkpoint (trainers/checkpoint.py) with its tokenizer (transforms/tokenizer.py)."""
     from trainers.checkpoint import load_model
-    from trainers.errors import TrainerError
-    from transforms.tokenizer import Tokenizer, TokenizerError
+    from transforms.tokenizer import Tokenizer
 
-    try:
-        loaded = load_model(ckpt)
-        tokenizer = Tokenizer.from_file(loaded.tokenizer_path)
-    except (TrainerError, TokenizerError) as e:
-        raise EvalError(str(e)) from None
+    loaded = load_model(ckpt)
+    tokenizer = Tokenizer.from_file(loaded.tokenizer_path)
     hp = dict(loaded.meta.get("hyper_parameters") or {})
     return HFSubject(loaded.model, tokenizer, str(ckpt), hp.get("seed"), loaded.tokenizer_id, hp)
 
 
 def load_subject(ckpt: str | None = None, gguf: str | None = None) -> Subject:
     if bool(ckpt) == bool(gguf):
-        raise EvalError("give exactly one of --ckpt or --gguf")
+        raise EvalError("give exactly one checkpoint or GGUF file")
     return load_checkpoint(ckpt) if ckpt else GGUFSubject(gguf)

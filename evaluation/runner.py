@@ -16,6 +16,10 @@ from evaluation.gotasks import select_tasks
 from evaluation.models import Subject
 from evaluation.results import ItemOutcome, Metric, item_rows, metric_rows
 
+# The runs table's name for an evaluation: kept from before the stage left trainers/, so the runs a lake
+# already holds are still found (compare reuses them, export-review defaults to the latest).
+RUN_COMMAND = "trainers.evaluate"
+
 
 @dataclass
 class EvalRun:
@@ -41,7 +45,7 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
     """Run cfg.suites on subject against the lake as it is now; returns what was written."""
     checkpoint = checkpoint or subject.name
     args = {"checkpoint": checkpoint, **cfg.as_dict()}
-    with lake.run("trainers.evaluate", args) as record, tempfile.TemporaryDirectory(prefix="repo-llm-eval-") as tmp:
+    with lake.run(RUN_COMMAND, args) as record, tempfile.TemporaryDirectory(prefix="repo-llm-eval-") as tmp:
         run = EvalRun(record.run_id, checkpoint, lake.snapshot())
         workdir, cache = Path(tmp), lake.artifacts("eval") / "bin"
 

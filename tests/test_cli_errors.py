@@ -21,7 +21,7 @@ from lake.edge import run_cli
 from lake.errors import RepoLLMError
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("lake", "ingest", "transforms", "trainers", "exporters", "search", "repo_llm")
+PACKAGES = ("lake", "ingest", "transforms", "trainers", "evaluation", "exporters", "search", "repo_llm")
 
 
 def _cli(*args: str, lake_dir: Path) -> subprocess.CompletedProcess:
@@ -45,7 +45,7 @@ BAD_INPUTS = [
     # these two import torch and transformers first: seconds each, so marked slow
     pytest.param(["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt",
                  marks=pytest.mark.slow),
-    pytest.param(["evaluation", "--run", "no-such-run", "--export-review", "{missing}/review.csv"],
+    pytest.param(["evaluation", "export-review", "{missing}/review.csv", "--run", "no-such-run"],
                  "no-such-run", marks=pytest.mark.slow),
 ]
 

@@ -229,7 +229,7 @@ def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
                    f"func F{i}() int {{ return {i} }}\n") for i in range(3)]
     with Lake(lake) as lk:  # a held-out repository for the lm suite (the training splits are untouched)
         lk.write("samples", held, mode="scope")
-    assert evaluate(["--lake", str(lake), "--ckpt", str(ckpt), "--suite", "lm", "--limit", "2"]) == 0
+    assert evaluate(["run", str(ckpt), "--lake", str(lake), "--suite", "lm", "--limit", "2"]) == 0
     with Lake(lake) as lk:
         rows = lk.query("SELECT metric, system, value FROM evals WHERE checkpoint = ?", [str(ckpt)]).to_pylist()
     bpb = [r["value"] for r in rows if r["metric"] == "bits_per_byte" and r["system"] == "model"]
