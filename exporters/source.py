@@ -26,12 +26,8 @@ class ModelSource:
 
 def from_checkpoint(ckpt: str | Path) -> ModelSource:
     from trainers.checkpoint import load_model
-    from trainers.errors import TrainerError
 
-    try:
-        loaded = load_model(ckpt)
-    except TrainerError as e:
-        raise ExportError(str(e)) from None
+    loaded = load_model(ckpt)
     return ModelSource(loaded.model, Path(loaded.tokenizer_path), loaded.tokenizer_id, dict(loaded.meta), str(ckpt))
 
 

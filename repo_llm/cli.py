@@ -20,7 +20,7 @@ STAGES: dict[str, tuple[str, str]] = {
     "train": ("trainers.fit", "shards -> checkpoints, a LightningCLI (python -m trainers.fit)"),
     "eval": ("evaluation.cli", "score checkpoints and GGUF files (python -m evaluation)"),
     "export": ("exporters.__main__", "checkpoints -> HF, GGUF, serve, card (python -m exporters)"),
-    "search": ("search.__main__", "index and search the samples (python -m search)"),
+    "search": ("search.cli", "index and search the samples (python -m search)"),
 }
 
 

@@ -16,20 +16,14 @@ from trainers.windows import TrainWindows, ValDocuments
 
 
 def _open_lake(lake: str | None, snapshot: int | None = None):
-    from lake import Lake, LakeError
-    try:
-        return Lake(lake, snapshot=snapshot, create=snapshot is None)
-    except LakeError as e:
-        raise TrainerError(str(e)) from None
+    from lake import Lake
+    return Lake(lake, snapshot=snapshot, create=snapshot is None)
 
 
 def _tokenizer_ids(model_path) -> tuple[dict[str, int], dict[str, int]]:
     """(pad/bos/eos ids, FIM sentinel ids: {} when the tokenizer has none)."""
-    from transforms.tokenizer import Tokenizer, TokenizerError
-    try:
-        tok = Tokenizer.from_file(model_path)
-    except TokenizerError as e:
-        raise TrainerError(str(e)) from None
+    from transforms.tokenizer import Tokenizer
+    tok = Tokenizer.from_file(model_path)
     return {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id}, dict(getattr(tok, "fim_ids", {}))
 
 
@@ -90,12 +84,9 @@ class ShardDataModule(L.LightningDataModule):
         if self._prepared:
             return
         if self.verify_shards:
-            from transforms.shard_format import ShardError, verify
+            from transforms.shard_format import verify
             for s in self.manifest.shards:
-                try:
-                    verify(s.stem, s.sha256)
-                except ShardError as e:
-                    raise TrainerError(str(e)) from None
+                verify(s.stem, s.sha256)
         self._prepare_val()
         self._prepared = True
 
