@@ -42,6 +42,8 @@ BAD_INPUTS = [
     (["repo_llm", "transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "pack", "--seq-len", "0", "--lake", "{missing}"], "seq_len"),
+    (["exporters", "onnx", "--ckpt", "x.ckpt"], "'onnx'"),
+    (["repo_llm", "ingest"], "usage: python -m ingest {git,goroot,github}"),
     # these two import torch and transformers first: seconds each, so marked slow
     pytest.param(["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt",
                  marks=pytest.mark.slow),
