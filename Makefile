@@ -36,7 +36,7 @@ demo: setup
 	$(PY) -m transforms tokenizer --vocab-size 8000 --sample-bytes 20000000 --lake $(LAKE)
 	$(PY) -m transforms pack --seq-len 512 --lake $(LAKE)
 	$(PY) -m trainers.fit --config trainers/configs/tiny-cpu.yaml --data.lake $(LAKE) --trainer.max_time 00:00:05:00
-	$(PY) -m trainers.evaluate --ckpt $(CKPT) --suite all --limit 20 --lake $(LAKE) --report $(LAKE)/artifacts/reports/demo
+	$(PY) -m evaluation run $(CKPT) --suite all --limit 20 --lake $(LAKE) --report $(LAKE)/artifacts/reports/demo
 	$(PY) -m exporters hf --ckpt $(CKPT) --out $(EXPORT)/hf --lake $(LAKE)
 	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-f16.gguf --type f16
 	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-q8_0.gguf --type q8_0

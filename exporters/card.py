@@ -112,7 +112,7 @@ def _data_section(data: TrainingData | None) -> list[str]:
 def _eval_section(data: TrainingData | None) -> list[str]:
     if data is None or not data.evals:
         return ["## Evaluation", "", "The lake's `evals` table holds no results for this checkpoint yet "
-                "(`python -m trainers.evaluate` writes them).", ""]
+                "(`python -m evaluation` writes them).", ""]
     return ["## Evaluation", "", "From the lake's `evals` table:", "",
             _table(data.evals, [("suite", "suite"), ("metric", "metric"), ("category", "category"),
                                 ("value", "value"), ("n", "n"), ("eval_run", "run")]), ""]

@@ -6,7 +6,6 @@ import json
 import sys
 from pathlib import Path
 
-from artifacts.errors import ArtifactError
 from artifacts.held_out import held_out_prompt
 from artifacts.sampling import GREEDY
 from exporters import serve
@@ -19,7 +18,8 @@ from exporters.merge_lora import merge_lora
 from exporters.modelfile import write_modelfile
 from exporters.source import load_source, parameter_count
 from exporters.training_data import read_training_data
-from lake import Lake, LakeError
+from lake.errors import RepoLLMError
+from lake.options import add_lake_options, add_quiet_option, open_lake
 
 
 def _source_args(p: argparse.ArgumentParser) -> None:
@@ -29,10 +29,11 @@ def _source_args(p: argparse.ArgumentParser) -> None:
 
 
 def _lake_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lake", help="the lake the model was trained from (default: the one its checkpoint records)")
+    add_lake_options(p, "the lake the model was trained from (default: the one its checkpoint records)")
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """Every exporters subcommand (argv keeps its subcommand first, so `command` chooses nothing)."""
     ap = argparse.ArgumentParser(prog="python -m exporters")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("hf", help="Hugging Face folder: safetensors, config, tokenizer, model card, licence manifest")
@@ -44,6 +45,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="X.gguf")
     p.add_argument("--type", default="f16", help="f32 | f16 | q8_0 | q4_k (default f16)")
     p.add_argument("--name", default="repo-llm")
+    add_quiet_option(p)
     p = sub.add_parser("serve", help="OpenAI-compatible endpoint on 127.0.0.1 (llama-cpp-python's server)")
     p.add_argument("--gguf", required=True)
     p.add_argument("--port", type=int, help="default 8000; with --smoke, a free port")
@@ -53,7 +55,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--smoke-held-out", action="store_true",
                    help="smoke with the first lines of a held-out Go file of the lake's test split too")
     p.add_argument("--prompt-lines", type=int, default=12, help="lines of the held-out prompt (default 12)")
-    p.add_argument("--lake", help="with --smoke-held-out: the lake (default $REPO_LLM_LAKE or ./data)")
+    add_lake_options(p, "with --smoke-held-out: the lake (default $REPO_LLM_LAKE or ./data)")
     p.add_argument("--max-tokens", type=int, default=32, help="with --smoke")
     p.add_argument("--greedy", action="store_true", help="with --smoke: greedy instead of the served sampling")
     p = sub.add_parser("card", help="README.md model card and dataset_license_manifest.csv")
@@ -65,10 +67,11 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--base", required=True, help="the Hugging Face folder the run started from (model.init_from)")
     p.add_argument("--adapter", required=True, help="the run's checkpoint (.ckpt)")
     p.add_argument("--out", required=True)
+    add_quiet_option(p)
     return ap
 
 
-def _write_card(source, out: Path, lake: str | None) -> str:
+def _write_card(source, out: Path, lake: str | None, data_path: str | None) -> str:
     recorded = source.meta.get("lake")
     if lake is None and (recorded is None or not Path(recorded).exists()):
         # the checkpoint's lake is gone (or it names none): say so, in the card and here
@@ -77,17 +80,17 @@ def _write_card(source, out: Path, lake: str | None) -> str:
         write_card(source, None, out)
         return str(out / "README.md")
     lake = lake or recorded
-    data = read_training_data(lake, source.meta, source.meta.get("exported_from") or source.origin)
+    data = read_training_data(lake, source.meta, source.meta.get("exported_from") or source.origin, data_path)
     write_card(source, data, out)
     write_manifest(data, out)
     return f"{out / 'README.md'} and {out / 'dataset_license_manifest.csv'} ({len(data.per_repository())} repositories)"
 
 
-def _held_out_prompt(lake: str | None, lines: int) -> str:
+def _held_out_prompt(args: argparse.Namespace, lines: int) -> str:
     try:
-        with Lake(lake) as lk:
+        with open_lake(args) as lk:
             found = held_out_prompt(lk, lines)
-    except (LakeError, ArtifactError) as e:
+    except RepoLLMError as e:
         raise ExportError(f"--smoke-held-out: {e}") from None
     print(f"held-out prompt: {found['repo_id']} {found['path']} (first {lines} lines from its package clause)",
           file=sys.stderr)
@@ -104,7 +107,7 @@ def run(args: argparse.Namespace) -> None:
         if args.smoke or args.smoke_held_out:
             prompts = list(args.smoke)
             if args.smoke_held_out:
-                prompts.append(_held_out_prompt(args.lake, args.prompt_lines))
+                prompts.append(_held_out_prompt(args, args.prompt_lines))
             for reply in serve.smoke(Path(args.gguf), prompts, args.max_tokens, port=args.port,
                                      sampling=GREEDY if args.greedy else None):
                 print(json.dumps(reply, ensure_ascii=False))
@@ -116,7 +119,7 @@ def run(args: argparse.Namespace) -> None:
     source = load_source(ckpt=args.ckpt, hf=args.hf)
     if args.command == "hf":
         out = write_hf(source, Path(args.out))
-        card = _write_card(source, out, args.lake)
+        card = _write_card(source, out, args.lake, args.data_path)
         print(f"hf: {out} ({parameter_count(source.model):,} parameters); card: {card}")
     elif args.command == "gguf":
         out = write_gguf(source.model, source.tokenizer_path, Path(args.out), args.type, args.name)
@@ -125,7 +128,7 @@ def run(args: argparse.Namespace) -> None:
     elif args.command == "card":
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
-        print(f"card: {_write_card(source, out, args.lake)}")
+        print(f"card: {_write_card(source, out, args.lake, args.data_path)}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,9 +136,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         run(args)
-    except ExportError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130

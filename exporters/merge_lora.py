@@ -20,7 +20,6 @@ from exporters.errors import ExportError
 from exporters.source import META_FILE
 from artifacts.architecture import hf_architecture, is_hf_folder
 from artifacts.checkpoint import load_model
-from artifacts.errors import ArtifactError
 from artifacts.lora import LoraSpec
 
 # Tokenizer (and generation) files of the base that travel unchanged: the merged model keeps its vocabulary.
@@ -36,10 +35,7 @@ def merge_lora(base: str | Path, ckpt: str | Path, out: str | Path) -> Path:
         raise ExportError("--out must not be the --base folder")
     if not is_hf_folder(base):
         raise ExportError(f"--base {base}: no config.json (not a Hugging Face model folder)")
-    try:  # the checkpoint holds every weight (the frozen base beside LoRA adapters); load_model merges them
-        loaded = load_model(ckpt)
-    except ArtifactError as e:
-        raise ExportError(str(e)) from None
+    loaded = load_model(ckpt)  # the checkpoint holds every weight (the frozen base beside LoRA adapters), merged
     model, meta = loaded.model, loaded.meta
     lora = meta["hyper_parameters"].get("lora")
     spec = lora if lora is None or isinstance(lora, LoraSpec) else LoraSpec(**dict(lora))

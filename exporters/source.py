@@ -10,7 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from artifacts.checkpoint import load_model
-from artifacts.errors import ArtifactError
 from exporters.errors import ExportError
 
 META_FILE = "repo_llm.json"          # provenance beside an HF export: tokens seen, lake snapshot, shards, ...
@@ -27,10 +26,7 @@ class ModelSource:
 
 
 def from_checkpoint(ckpt: str | Path) -> ModelSource:
-    try:
-        loaded = load_model(ckpt)
-    except ArtifactError as e:
-        raise ExportError(str(e)) from None
+    loaded = load_model(ckpt)
     return ModelSource(loaded.model, Path(loaded.tokenizer_path), loaded.tokenizer_id, dict(loaded.meta), str(ckpt))
 
 

@@ -68,14 +68,14 @@ class TrainingData:
         return sorted(out, key=lambda a: (-a["tokens"], -a["bytes"], a[by]))
 
 
-def read_training_data(lake_path: str | Path, meta: dict, checkpoint: str = "") -> TrainingData:
+def read_training_data(lake_path: str | Path, meta: dict, checkpoint: str = "", data_path: str | None = None) -> TrainingData:
     snapshot = meta.get("lake_snapshot")
     shard_ids = list(meta.get("shards") or [])
     try:
-        with Lake(lake_path, create=False) as lk:
+        with Lake(lake_path, data_path=data_path, create=False) as lk:
             shards = _shards(lk, meta.get("tokenizer_id"), snapshot, shard_ids)
             evals = _evals(lk, checkpoint)
-        with Lake(lake_path, snapshot=snapshot, create=False) as lk:  # snapshot None: the lake as it is now
+        with Lake(lake_path, data_path=data_path, snapshot=snapshot, create=False) as lk:  # snapshot None: the lake as it is now
             counts = _sample_counts(lk)
             tokens = _shard_tokens(lk, shards)
             repos = {r.pop("repo_id"): r for r in lk.query(

@@ -10,19 +10,12 @@ from datetime import timedelta
 import pyarrow as pa
 
 from lake import render
-from lake.catalog import UnknownTable
-from lake.connection import Lake
-from lake.errors import LakeError
 from lake.inspect import describe, table_stats
 from lake.maintenance import compact
+from lake.options import add_lake_options, open_lake
 
 # Subcommands kept here by name for old command lines; the search stage implements them (argv[0] passed through).
 DELEGATED = {"index": "search.cli", "search": "search.cli"}
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lake", help="lake folder or postgres:... (default: $REPO_LLM_LAKE or ./data)")
-    p.add_argument("--data-path", help="where a postgres-catalog lake keeps its Parquet files")
 
 
 def _output(p: argparse.ArgumentParser) -> None:
@@ -36,20 +29,20 @@ def parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sql", help="run a SQL query against the lake")
     p.add_argument("query")
     p.add_argument("--snapshot", type=int, help="query the lake as it was at this snapshot")
-    _common(p), _output(p)
+    add_lake_options(p), _output(p)
     p = sub.add_parser("tables", help="tables with layer, rows, bytes, partitions, last snapshot")
-    _common(p), _output(p)
+    add_lake_options(p), _output(p)
     p = sub.add_parser("describe", help="columns of one table")
     p.add_argument("table")
-    _common(p), _output(p)
+    add_lake_options(p), _output(p)
     p = sub.add_parser("snapshots", help="the lake's snapshots (time-travel points)")
-    _common(p), _output(p)
+    add_lake_options(p), _output(p)
     p = sub.add_parser("init", help="create the lake and its tables (idempotent; run once before many workers)")
-    _common(p)
+    add_lake_options(p)
     p = sub.add_parser("compact", help="merge small files, expire unnamed snapshots older than --retain-days")
     p.add_argument("--retain-days", type=float, default=7.0)
     p.add_argument("--dry-run", action="store_true")
-    _common(p)
+    add_lake_options(p)
     for name in DELEGATED:
         sub.add_parser(name, help=f"see python -m lake {name} --help", add_help=False)
     return ap
@@ -61,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     snapshot = getattr(args, "snapshot", None)
     create = args.command == "init"
-    with Lake(args.lake, data_path=args.data_path, snapshot=snapshot, create=create) as lk:
+    with open_lake(args, snapshot=snapshot, create=create) as lk:
         if args.command == "init":
             changed = lk.created
             print(f"lake at {lk.location.describe()}: {len(lk.existing_tables())} tables"
@@ -85,9 +78,5 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
         return run(args)
-    except (LakeError, UnknownTable, ValueError) as e:
-        msg = e.args[0] if isinstance(e, KeyError) and e.args else str(e)
-        print(f"lake: error: {msg}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
+    except BrokenPipeError:  # `python -m lake sql ... | head`: the reader has what it wanted
         return 0

@@ -48,7 +48,10 @@ class Lake:
                     raise LakeError(f"no lake at {self.location.root} (run `python -m lake init`)")
                 self.location.root.mkdir(parents=True, exist_ok=True)
             Path(self.location.data_path).mkdir(parents=True, exist_ok=True)
+        # DuckDB draws its progress bar on stdout once a query runs for 2 s: inside `lake sql --format csv`
+        # output on a busy machine. Our commands draw their own bars (tqdm, on stderr).
         self.con = duckdb.connect(config={"threads": threads} if threads else {})
+        self.con.execute("SET enable_progress_bar = false")
         self._attach()
         self.created: list[str] = []  # tables and columns this open created
         if create and not self.read_only:

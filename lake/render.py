@@ -11,6 +11,8 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from lake.errors import LakeError
+
 FORMATS = ("table", "csv", "json", "parquet")
 
 
@@ -51,7 +53,7 @@ def _json_default(v):
 def write(t: pa.Table, fmt: str, path: str | None = None) -> None:
     if fmt == "parquet":
         if not path:
-            raise ValueError("--format parquet needs --out FILE")
+            raise LakeError("--format parquet needs --out FILE")
         pq.write_table(t, path)
         return
     out = open(path, "w", newline="") if path else sys.stdout
@@ -67,7 +69,7 @@ def write(t: pa.Table, fmt: str, path: str | None = None) -> None:
             json.dump(t.to_pylist(), out, default=_json_default, ensure_ascii=False, indent=1)
             out.write("\n")
         else:
-            raise ValueError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
+            raise LakeError(f"unknown format {fmt!r}; formats: {', '.join(FORMATS)}")
     finally:
         if path:
             out.close()

@@ -9,10 +9,12 @@ from __future__ import annotations
 import importlib
 import sys
 
+from lake.errors import RepoLLMError
+
 
 def dispatch(prog: str, commands: dict[str, str], argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in commands:
-        print(f"usage: {prog} {{{','.join(commands)}}} ...", file=sys.stderr)
-        return 2
+        wrong = f"unknown subcommand {argv[0]!r}; " if argv else ""
+        raise RepoLLMError(f"{wrong}usage: {prog} {{{','.join(commands)}}} ...")
     return importlib.import_module(commands[argv[0]]).main(argv)

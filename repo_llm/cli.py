@@ -18,9 +18,9 @@ STAGES: dict[str, tuple[str, str]] = {
     "ingest": ("ingest.__main__", "sources -> raw tables: git, goroot, github (python -m ingest)"),
     "transforms": ("transforms.__main__", "raw -> clean -> gold, tokenizer, pack (python -m transforms)"),
     "train": ("trainers.fit", "shards -> checkpoints, a LightningCLI (python -m trainers.fit)"),
-    "eval": ("trainers.evaluate", "score checkpoints and GGUF files (python -m trainers.evaluate)"),
+    "eval": ("evaluation.cli", "score checkpoints and GGUF files (python -m evaluation)"),
     "export": ("exporters.__main__", "checkpoints -> HF, GGUF, serve, card (python -m exporters)"),
-    "search": ("search.__main__", "index and search the samples (python -m search)"),
+    "search": ("search.cli", "index and search the samples (python -m search)"),
 }
 
 

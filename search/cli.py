@@ -12,18 +12,12 @@ import sys
 import pyarrow as pa
 
 from lake import render
-from lake.connection import Lake
-from lake.errors import LakeError
+from lake.options import add_lake_options, open_lake
 from search.config import CATEGORIES, DEFAULT_MODEL, MODES, IndexConfig, parse_categories
 from search.indexer import index_samples
 from search.query import search
 
 _SHOWN = ["rank", "score", "sample_id", "category", "repo_id", "where", "snippet"]  # --format table
-
-
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--lake", help="lake folder or postgres:... (default: $REPO_LLM_LAKE or ./data)")
-    p.add_argument("--data-path", help="where a postgres-catalog lake keeps its Parquet files")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -34,7 +28,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=DEFAULT_MODEL, help="sentence-transformers model name or folder, local only")
     p.add_argument("--batch-rows", type=int, default=IndexConfig.batch_rows)
     p.add_argument("--limit", type=int, help="embed at most N samples this run; the next run embeds the rest")
-    _common(p)
+    add_lake_options(p)
     p = sub.add_parser("search", aliases=["query"], help="vector, full-text or hybrid search of the indexed samples")
     p.add_argument("query")
     p.add_argument("--k", type=int, default=10, help="number of results (default 10)")
@@ -43,7 +37,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="hybrid")
     p.add_argument("--format", choices=render.FORMATS, default="table")
     p.add_argument("--out", help="write to FILE instead of standard output")
-    _common(p)
+    add_lake_options(p)
     return ap
 
 
@@ -73,14 +67,14 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "index":
         config = IndexConfig(model=args.model, categories=parse_categories(args.category),
                              batch_rows=args.batch_rows, limit=args.limit)
-        with Lake(args.lake, data_path=args.data_path) as lk:
+        with open_lake(args) as lk:
             with lk.run("lake index", vars(args)) as record:
                 stats = index_samples(lk, config)
                 record.rows = stats.embedded
                 record.stats = stats.as_dict()
         print(_summary(stats))
         return 0
-    with Lake(args.lake, data_path=args.data_path, create=False) as lk:
+    with open_lake(args, create=False) as lk:
         hits = search(lk, args.query, k=args.k, categories=args.category, mode=args.mode, split=args.split)
     render.write(_for_table(hits) if args.format == "table" else hits, args.format, args.out)
     return 0
@@ -91,13 +85,4 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # belt and braces: models load from local files only
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")  # our own bar is the one that counts documents
     os.environ.setdefault("LANCEDB_LOG", "error")  # Lance's Rust warnings (e.g. "creating a dataset") are noise here
-    args = parser().parse_args(argv)
-    try:
-        return run(args)
-    except (LakeError, ValueError) as e:
-        print(f"lake: error: {e}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run(parser().parse_args(argv))

@@ -21,7 +21,7 @@ from lake.edge import run_cli
 from lake.errors import RepoLLMError
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("lake", "ingest", "transforms", "trainers", "exporters", "search", "repo_llm")
+PACKAGES = ("lake", "ingest", "transforms", "trainers", "evaluation", "exporters", "search", "repo_llm")
 
 
 def _cli(*args: str, lake_dir: Path) -> subprocess.CompletedProcess:
@@ -42,10 +42,12 @@ BAD_INPUTS = [
     (["repo_llm", "transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "pack", "--seq-len", "0", "--lake", "{missing}"], "seq_len"),
+    (["exporters", "onnx", "--ckpt", "x.ckpt"], "'onnx'"),
+    (["repo_llm", "ingest"], "usage: python -m ingest {git,goroot,github}"),
     # these two import torch and transformers first: seconds each, so marked slow
     pytest.param(["exporters", "hf", "--ckpt", "{missing}/last.ckpt", "--out", "{missing}/hf"], "last.ckpt",
                  marks=pytest.mark.slow),
-    pytest.param(["trainers.evaluate", "--run", "no-such-run", "--export-review", "{missing}/review.csv"],
+    pytest.param(["evaluation", "export-review", "{missing}/review.csv", "--run", "no-such-run"],
                  "no-such-run", marks=pytest.mark.slow),
 ]
 

@@ -1,6 +1,6 @@
 """The evaluator end to end on a tiny trained checkpoint: a real lake of GOROOT Go text (train) and a held-out
 repository (test), the real tokenizer and packer, a few real training steps through `python -m trainers.fit`,
-then `python -m trainers.evaluate` itself."""
+then `python -m evaluation` itself."""
 from __future__ import annotations
 
 import csv
@@ -126,9 +126,11 @@ def trained(tmp_path_factory):
     return lake_path, ckpt, built
 
 
-def evaluate_cli(lake_path: Path, *args: str) -> int:
-    from trainers.evaluate import main
-    return main(["--lake", str(lake_path), *args])
+def evaluate_cli(lake_path: Path, command: str, *args: str) -> int:
+    """`python -m evaluation COMMAND ... --lake LAKE` in this process, through the CLI edge (one line, exit 2)."""
+    from evaluation.cli import main
+    from lake.edge import run_cli
+    return run_cli("evaluation", main, [command, *args, "--lake", str(lake_path)])
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +138,7 @@ def evaluated(trained, tmp_path_factory):
     """One `--suite all` run of the tiny checkpoint: (lake path, checkpoint, eval_run, report folder)."""
     lake_path, ckpt, built = trained
     report = tmp_path_factory.mktemp("report")
-    assert evaluate_cli(lake_path, "--ckpt", str(ckpt), "--suite", "all", "--limit", "5", "--report", str(report)) == 0
+    assert evaluate_cli(lake_path, "run", str(ckpt), "--suite", "all", "--limit", "5", "--report", str(report)) == 0
     with Lake(lake_path) as lk:
         eval_run = lk.query("SELECT run_id FROM runs WHERE command = 'trainers.evaluate' AND status = 'ok' "
                             "ORDER BY started_at DESC LIMIT 1").column(0)[0].as_py()
@@ -170,15 +172,15 @@ def test_evaluate_every_suite_writes_rows_for_the_checkpoint(evaluated):
 
 @pytest.mark.slow
 def test_evaluate_lm_bits_per_byte_match_the_token_losses(trained):
-    """bits per byte recomputed here, apart from trainers/eval/lm.py: the model's own log-probabilities in one
+    """bits per byte recomputed here, apart from evaluation/lm.py: the model's own log-probabilities in one
     forward pass per document (each fits one window), summed in nats, over the documents' UTF-8 bytes."""
     import math
 
     import torch
 
-    from trainers.eval.config import EvalConfig
-    from trainers.eval.models import load_checkpoint
-    from trainers.eval.runner import evaluate
+    from evaluation.config import EvalConfig
+    from evaluation.models import load_checkpoint
+    from evaluation.runner import evaluate
     lake_path, ckpt, _ = trained
     subject = load_checkpoint(ckpt)
     with Lake(lake_path) as lk:
@@ -227,7 +229,7 @@ def test_evaluate_report_has_markdown_tables_and_png_plots(evaluated):
 def test_evaluate_review_round_trip_stores_ratings_and_their_mean(evaluated, tmp_path):
     lake_path, _, eval_run, _, _ = evaluated
     sheet = tmp_path / "review.csv"
-    assert evaluate_cli(lake_path, "--export-review", str(sheet), "--run", eval_run) == 0
+    assert evaluate_cli(lake_path, "export-review", str(sheet), "--run", eval_run) == 0
     rows = list(csv.DictReader(sheet.open()))
     assert rows and {r["suite"] for r in rows} <= {"explain", "code", "fim"} and all(r["rating"] == "" for r in rows)
     for k, r in enumerate(rows):
@@ -236,7 +238,7 @@ def test_evaluate_review_round_trip_stores_ratings_and_their_mean(evaluated, tmp
         w = csv.DictWriter(f, rows[0].keys())
         w.writeheader()
         w.writerows(rows)
-    assert evaluate_cli(lake_path, "--import-review", str(sheet)) == 0
+    assert evaluate_cli(lake_path, "import-review", str(sheet)) == 0
     with Lake(lake_path) as lk:
         stored = lk.query("SELECT item_id, rating FROM review_ratings WHERE eval_run = ?", [eval_run]).to_pylist()
         means = {r["category"]: r for r in lk.query(
@@ -256,7 +258,7 @@ def test_evaluate_import_review_rejects_a_bad_rating_and_writes_nothing(evaluate
         before = lk.count("review_ratings")
     sheet = tmp_path / "bad.csv"
     sheet.write_text(f"eval_run,item_id,rating,rater\n{eval_run},{item},4,bob\n{eval_run},{item},nine,bob\n")
-    assert evaluate_cli(lake_path, "--import-review", str(sheet)) == 2
+    assert evaluate_cli(lake_path, "import-review", str(sheet)) == 2
     err = capsys.readouterr().err
     assert "line 3" in err and "nine" in err and len(err.strip().splitlines()) == 1
     with Lake(lake_path) as lk:
@@ -269,7 +271,7 @@ def test_evaluate_compare_puts_two_checkpoints_side_by_side(evaluated, tmp_path)
     other = tmp_path / "other.ckpt"
     other.write_bytes(ckpt.read_bytes())  # the same weights under another name: every row ties
     out = tmp_path / "cmp"
-    assert evaluate_cli(lake_path, "--compare", str(ckpt), str(other), "--suite", "lm", "--limit", "2",
+    assert evaluate_cli(lake_path, "compare", str(ckpt), str(other), "--suite", "lm", "--limit", "2",
                         "--report", str(out)) == 0
     text = (out / "compare.md").read_text()
     assert f"`{ckpt}` (A)" in text and "bits_per_byte" in text
@@ -279,13 +281,13 @@ def test_evaluate_compare_puts_two_checkpoints_side_by_side(evaluated, tmp_path)
 
 
 def test_evaluate_cli_rejects_a_missing_checkpoint_in_one_line(tmp_path, capsys):
-    assert evaluate_cli(tmp_path / "lake", "--ckpt", str(tmp_path / "nope.ckpt"), "--suite", "lm") == 2
+    assert evaluate_cli(tmp_path / "lake", "run", str(tmp_path / "nope.ckpt"), "--suite", "lm") == 2
     err = capsys.readouterr().err.strip()
     assert "nope.ckpt" in err and len(err.splitlines()) == 1
 
 
 def test_evaluate_cli_rejects_an_unknown_suite(tmp_path, capsys):
-    assert evaluate_cli(tmp_path / "lake", "--ckpt", "x.ckpt", "--suite", "poetry") == 2
+    assert evaluate_cli(tmp_path / "lake", "run", "x.ckpt", "--suite", "poetry") == 2
     assert "poetry" in capsys.readouterr().err
 
 
@@ -297,7 +299,7 @@ def test_evaluate_gguf_export_scores_the_same_bits_per_byte_as_its_checkpoint(ev
     p = subprocess.run([sys.executable, "-m", "exporters", "gguf", "--ckpt", str(ckpt), "--out", str(gguf),
                         "--type", "f32"], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr[-2000:]
-    assert evaluate_cli(lake_path, "--gguf", str(gguf), "--suite", "lm", "--limit", "5",
+    assert evaluate_cli(lake_path, "gguf", str(gguf), "--suite", "lm", "--limit", "5",
                         "--report", str(tmp_path / "r")) == 0
     with Lake(lake_path) as lk:
         rows = lk.query("SELECT checkpoint, category, value FROM evals WHERE suite = 'lm' AND metric = 'bits_per_byte' "
@@ -312,7 +314,7 @@ def test_evaluate_gguf_export_scores_the_same_bits_per_byte_as_its_checkpoint(ev
 @pytest.mark.slow
 def test_evaluate_an_empty_lake_fails_in_one_line_and_records_the_failed_run(trained, tmp_path, capsys):
     _, ckpt, _ = trained
-    assert evaluate_cli(tmp_path / "empty", "--ckpt", str(ckpt), "--suite", "lm") == 2
+    assert evaluate_cli(tmp_path / "empty", "run", str(ckpt), "--suite", "lm") == 2
     err = capsys.readouterr().err.strip()
     assert "no test-split samples" in err and len(err.splitlines()) == 1
     with Lake(tmp_path / "empty") as lk:

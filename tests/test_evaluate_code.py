@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from tests.lakefill import row
-from trainers.eval import gobuild
-from trainers.eval.decontamination import find_contaminated
-from trainers.eval.gotasks import close_body, select_tasks
-from trainers.eval.lm import windows
+from evaluation import gobuild
+from evaluation.decontamination import find_contaminated
+from evaluation.gotasks import close_body, select_tasks
+from evaluation.lm import windows
 
 HELD = "example.com/held"
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import pytest
 
 from tests.test_evaluate_code import HELD, held_lake  # noqa: F401  (the fixture)
-from trainers.eval import fim, gobuild
-from trainers.eval.gotasks import CodeTask, mine
+from evaluation import fim, gobuild
+from evaluation.gotasks import CodeTask, mine
 from artifacts.grammar import render_file
 
 
@@ -69,7 +69,7 @@ def test_fim_build_check_passes_the_original_middle_and_fails_a_broken_one(held_
 
 
 def test_fim_summary_rates_each_kind_over_its_own_items():
-    from trainers.eval.results import ItemOutcome
+    from evaluation.results import ItemOutcome
     items = []
     for kind, exact, sim, builds in [(fim.SINGLE, True, 1.0, True), (fim.SINGLE, False, 0.5, True),
                                      (fim.MULTI, False, 0.25, False)]:

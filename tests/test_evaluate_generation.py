@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from tests.lakefill import row
-from trainers.eval.data import held_out_prompt
+from evaluation.data import held_out_prompt
 from artifacts.errors import ArtifactError
 from artifacts.repetition import repeated_lines, repeated_ngrams, repetition
 from artifacts.sampling import DEFAULT, GREEDY

@@ -5,10 +5,16 @@ import csv
 import pytest
 import torch
 
-from exporters.cli import main
+from exporters import cli
 from exporters.source import from_checkpoint, parameter_count
 from lake import Lake
 from tests.test_exporters_kit import REPOS
+from lake.edge import run_cli
+
+
+def main(argv: list[str]) -> int:
+    """The command as `python -m exporters` runs it: an error that escapes is one line and exit code 2."""
+    return run_cli("exporters", cli.main, argv)
 
 
 @pytest.fixture

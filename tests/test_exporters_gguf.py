@@ -10,14 +10,20 @@ import numpy as np
 import pytest
 import torch
 
-from exporters.cli import main
 from artifacts.llama_runtime import load_llama
+from exporters import cli
 from tests.test_exporters_kit import ROOT, SEQ
 from artifacts.checkpoint import load_model
 from artifacts.tokenizer import Tokenizer
 
 llama_cpp = pytest.importorskip("llama_cpp")
 WINDOW = SEQ * 2  # the model's context
+from lake.edge import run_cli
+
+
+def main(argv: list[str]) -> int:
+    """The command as `python -m exporters` runs it: an error that escapes is one line and exit code 2."""
+    return run_cli("exporters", cli.main, argv)
 
 
 @pytest.fixture(scope="module")

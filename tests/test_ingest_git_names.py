@@ -5,8 +5,9 @@ import pygit2
 import pytest
 
 from ingest.git import GitIngestError, ingest_repo
-from ingest.git.cli import main
+from ingest.git import cli
 from lake import Lake
+from lake.edge import run_cli
 from tests.gitrepos import build_repo, commit
 
 
@@ -15,8 +16,13 @@ def _rows(lake_dir, sql, params=None):
         return lk.query(sql, params).to_pylist()
 
 
-def _errors(err: str) -> list[str]:
-    return [ln for ln in err.splitlines() if ln.startswith("error:")]
+def _errors(err: str) -> list[str]:  # a refused source goes on ("error: ..."); a bad list stops ("ingest: ...")
+    return [ln for ln in err.splitlines() if ln.startswith(("error:", "ingest: "))]
+
+
+def main(argv: list[str]) -> int:
+    """The command as `python -m ingest` runs it: an error that escapes is one line and exit code 2."""
+    return run_cli("ingest", cli.main, argv)
 
 
 def test_ten_checkouts_all_named_repo_are_ten_repositories(tmp_path, capsys):

@@ -2,9 +2,10 @@
 import pygit2
 import pytest
 
-from ingest.git.cli import main as git_main
+from ingest.git import cli as git_cli
 from ingest.github import cli as github_cli
 from lake import Lake
+from lake.edge import run_cli
 from tests import github_fixtures as F
 from tests.github_server import github  # noqa: F401 (fixture)
 from tests.gitrepos import add_pull, build_repo
@@ -38,7 +39,7 @@ def top_lake(github, tmp_path, monkeypatch):  # noqa: F811 (fixture)
 
 
 def test_from_top_clones_every_licensed_repository_under_its_github_name(top_lake, capsys):
-    assert git_main(["git", "--from-top", "--fetch-prs", "--lake", str(top_lake), "--quiet"]) == 0
+    assert git_cli.main(["git", "--from-top", "--fetch-prs", "--lake", str(top_lake), "--quiet"]) == 0
     with Lake(top_lake) as lk:
         repos = lk.query("SELECT repo_id, github_license, license, source FROM repos ORDER BY repo_id").to_pylist()
         assert [r["repo_id"] for r in repos] == ["acme/gizmo", "acme/widget"]  # mystery: excluded, never cloned
@@ -55,7 +56,7 @@ def test_from_top_clones_every_licensed_repository_under_its_github_name(top_lak
         clones = sorted(p.parent for p in (lk.artifacts("git") / "clones").rglob("HEAD") if p.parent.name.endswith(".git"))
     assert len(clones) == 2 and all(pygit2.Repository(str(c)).is_bare for c in clones)
     # resumable: a second run finds everything in place and changes nothing
-    assert git_main(["git", "--from-top", "--fetch-prs", "--lake", str(top_lake), "--quiet"]) == 0
+    assert git_cli.main(["git", "--from-top", "--fetch-prs", "--lake", str(top_lake), "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "acme/widget: unchanged" in out and "acme/gizmo: unchanged" in out
 
@@ -64,7 +65,7 @@ def test_from_top_workers_split_by_github_name_and_together_take_all(top_lake):
     from ingest.workers import Worker
     assert Worker(1, 2).owns("acme/gizmo") and Worker(2, 2).owns("acme/widget")  # each worker has one
     for w in ("1/2", "2/2"):
-        assert git_main(["git", "--from-top", "--worker", w, "--lake", str(top_lake), "--quiet"]) == 0
+        assert git_cli.main(["git", "--from-top", "--worker", w, "--lake", str(top_lake), "--quiet"]) == 0
         with Lake(top_lake) as lk:
             have = set(lk.query("SELECT repo_id FROM repos").column(0).to_pylist())
         want = {n for n in ("acme/widget", "acme/gizmo") if any(Worker(int(i), 2).owns(n) for i in "12"[: int(w[0])])}
@@ -72,7 +73,7 @@ def test_from_top_workers_split_by_github_name_and_together_take_all(top_lake):
 
 
 def test_from_top_without_github_top_is_one_line_exit_2(tmp_path, capsys):
-    assert git_main(["git", "--from-top", "--lake", str(tmp_path / "lake"), "--quiet"]) == 2
+    assert run_cli("ingest", git_cli.main, ["git", "--from-top", "--lake", str(tmp_path / "lake"), "--quiet"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "ingest github top" in err[0]
 

@@ -18,6 +18,7 @@ from transforms.packer import PackConfig, pack, verify_shards
 from artifacts.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, sha256_file
 from artifacts.tokenizer import load_tokenizer
 from transforms.tokenizer import train_tokenizer
+from lake.edge import run_cli
 
 SHARD_BYTES = 300_000  # small shards, so that the bigger (split, category) groups of the 1.7 MB corpus have several
 
@@ -140,7 +141,7 @@ def test_pack_verify_names_a_truncated_shard_in_one_line(tmp_path, capsys):
     bin_path = (path / victim).with_suffix(".bin")
     bin_path.write_bytes(bin_path.read_bytes()[:-10])
     capsys.readouterr()
-    assert main(["pack", "--verify", "--lake", str(path)]) == 2
+    assert run_cli("transforms", main, ["pack", "--verify", "--lake", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and victim in err and "truncated" in err
 
@@ -159,7 +160,7 @@ def test_pack_verify_names_a_corrupted_index_or_docs_file_in_one_line(tmp_path, 
         bad[len(bad) // 2] ^= 0x01  # one bit, inside the data: the file still opens
         f.write_bytes(bytes(bad))
         capsys.readouterr()
-        assert main(["pack", "--verify", "--lake", str(path)]) == 2
+        assert run_cli("transforms", main, ["pack", "--verify", "--lake", str(path)]) == 2
         err = capsys.readouterr().err.strip()
         assert err.count("\n") == 0 and f"{stem.name}{suffix} checksum mismatch" in err, err
         f.write_bytes(good)
@@ -172,7 +173,7 @@ def test_pack_verify_names_a_corrupted_index_or_docs_file_in_one_line(tmp_path, 
 
 def test_pack_cli_without_a_tokenizer_exits_2_with_one_line(lake, capsys):
     from transforms.pack_cli import main
-    assert main(["pack", "--seq-len", "64", "--lake", str(lake.root)]) == 2
+    assert run_cli("transforms", main, ["pack", "--seq-len", "64", "--lake", str(lake.root)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no tokenizer" in err
 

@@ -12,6 +12,7 @@ from artifacts.hf_tokenizer import tokenizer_id_for
 from transforms.pack_cli import main as pack_main
 from artifacts.shard_format import ShardReader
 from artifacts.tokenizer import Tokenizer as OurTokenizer
+from lake.edge import run_cli
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +77,7 @@ def test_pack_hf_tokenizer_round_trips_text_and_resolves_provenance(packed, mark
 
 def test_pack_hf_folder_without_tokenizer_json_is_one_line_error(packed, tmp_path, capsys):
     lake, _ = packed
-    assert pack_main(["pack", "--lake", str(lake), "--tokenizer", f"hf:{tmp_path}"]) == 2
+    assert run_cli("transforms", pack_main, ["pack", "--lake", str(lake), "--tokenizer", f"hf:{tmp_path}"]) == 2
     err = capsys.readouterr().err.strip()
     assert "\n" not in err and "no tokenizer.json" in err
 

@@ -13,6 +13,7 @@ from search import (DEFAULT_MODEL, Embedder, IndexConfig, SearchError, SearchInd
 from search.embedder import resolve_model
 from search.cli import main
 from tests.search_corpus import DOCS, PLANTED, PLANTED_QUERY, corpus_rows, sample_row
+from lake.edge import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -153,7 +154,7 @@ def test_cli_search_prints_json_results(indexed, capsys):
 
 def test_cli_rejects_unknown_category_on_one_line(indexed, capsys):
     lk, _ = indexed
-    assert main(["search", "x", "--category", "PROSE", "--mode", "fts", "--lake", str(lk.root)]) == 2
+    assert run_cli("search", main, ["search", "x", "--category", "PROSE", "--mode", "fts", "--lake", str(lk.root)]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "unknown category 'PROSE'" in err
 

@@ -18,6 +18,7 @@ from artifacts.errors import TokenizerError
 from artifacts.tokenizer import SPACE, Tokenizer, load_tokenizer
 from artifacts.tokenizer_sample import stratified_quotas
 from transforms.tokenizer import train_tokenizer
+from lake.edge import run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 GOROOT = Path(subprocess.run([str(Path(sys.executable).parent / "go"), "env", "GOROOT"], capture_output=True,
@@ -199,14 +200,14 @@ def test_training_the_same_sample_twice_gives_the_same_tokenizer(go_lake):
 
 def test_tokenizer_cli_rejects_a_vocabulary_smaller_than_its_reserved_pieces(lake, capsys):
     from transforms.tokenizer_cli import main
-    assert main(["tokenizer", "--vocab-size", "100", "--lake", str(lake.root)]) == 2
+    assert run_cli("transforms", main, ["tokenizer", "--vocab-size", "100", "--lake", str(lake.root)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--vocab-size 100 is too small" in err
 
 
 def test_tokenizer_cli_on_an_empty_lake_exits_2_with_one_line(lake, capsys):
     from transforms.tokenizer_cli import main
-    assert main(["tokenizer", "--vocab-size", "1000", "--lake", str(lake.root)]) == 2
+    assert run_cli("transforms", main, ["tokenizer", "--vocab-size", "1000", "--lake", str(lake.root)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "no train samples" in err
 

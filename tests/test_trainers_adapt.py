@@ -222,7 +222,7 @@ def test_load_model_of_a_lora_checkpoint_works_without_base_or_lake_tokenizer(sf
 
 def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
     from lake import Lake
-    from trainers.evaluate import main as evaluate
+    from evaluation.cli import main as evaluate
     from tests.test_evaluate import sample
     lake, _, _, run = sft_lora
     ckpt = run / "checkpoints/final.ckpt"
@@ -230,7 +230,7 @@ def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
                    f"func F{i}() int {{ return {i} }}\n") for i in range(3)]
     with Lake(lake) as lk:  # a held-out repository for the lm suite (the training splits are untouched)
         lk.write("samples", held, mode="scope")
-    assert evaluate(["--lake", str(lake), "--ckpt", str(ckpt), "--suite", "lm", "--limit", "2"]) == 0
+    assert evaluate(["run", str(ckpt), "--lake", str(lake), "--suite", "lm", "--limit", "2"]) == 0
     with Lake(lake) as lk:
         rows = lk.query("SELECT metric, system, value FROM evals WHERE checkpoint = ?", [str(ckpt)]).to_pylist()
     bpb = [r["value"] for r in rows if r["metric"] == "bits_per_byte" and r["system"] == "model"]

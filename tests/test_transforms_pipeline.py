@@ -15,6 +15,7 @@ from transforms import secrets
 from transforms.cli import main as cli
 from transforms.config import TransformConfig
 from transforms.pipeline import run
+from lake.edge import run_cli
 
 FUNCS = [
     ("Join", "words []string, sep string", "string",
@@ -335,15 +336,15 @@ def test_only_runs_the_named_model(small):
 
 def test_unknown_model_is_a_one_line_error_with_exit_2(small, capsys):
     lake, _ = small
-    assert cli(["run", "--only", "nope", "--lake", str(lake.root)]) == 2
+    assert run_cli("transforms", cli, ["run", "--only", "nope", "--lake", str(lake.root)]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: no step or model 'nope'") and "\n" not in err
+    assert err.startswith("transforms: no step or model 'nope'") and "\n" not in err
 
 
 def test_missing_lake_is_a_one_line_error_and_is_not_created(tmp_path, capsys):
     missing = tmp_path / "nowhere"
-    assert cli(["audit", "--lake", str(missing)]) == 2
-    assert capsys.readouterr().err.startswith("error: no lake at") and not missing.exists()
+    assert run_cli("transforms", cli, ["audit", "--lake", str(missing)]) == 2
+    assert capsys.readouterr().err.startswith("transforms: no lake at") and not missing.exists()
 
 
 @pytest.mark.slow

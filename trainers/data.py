@@ -12,7 +12,7 @@ from artifacts.manifest import Manifest, read_manifest
 from artifacts.shard_format import ShardReader, verify
 from artifacts.tokenizer import Tokenizer
 from lake import Lake, LakeError
-from trainers.baselines import xz_bits_per_byte
+from artifacts.xz_baseline import xz_bits_per_byte
 from trainers.curriculum import Curriculum, Stage
 from trainers.errors import TrainerError
 from trainers.fim import FimSpec
@@ -20,18 +20,12 @@ from trainers.windows import TrainWindows, ValDocuments
 
 
 def _open_lake(lake: str | None, snapshot: int | None = None):
-    try:
-        return Lake(lake, snapshot=snapshot, create=snapshot is None)
-    except LakeError as e:
-        raise TrainerError(str(e)) from None
+    return Lake(lake, snapshot=snapshot, create=snapshot is None)
 
 
 def _tokenizer_ids(model_path) -> tuple[dict[str, int], dict[str, int]]:
     """(pad/bos/eos ids, FIM sentinel ids: {} when the tokenizer has none)."""
-    try:
-        tok = Tokenizer.from_file(model_path)
-    except TokenizerError as e:
-        raise TrainerError(str(e)) from None
+    tok = Tokenizer.from_file(model_path)
     return {"pad": tok.pad_id, "bos": tok.bos_id, "eos": tok.eos_id}, dict(getattr(tok, "fim_ids", {}))
 
 
@@ -93,10 +87,7 @@ class ShardDataModule(L.LightningDataModule):
             return
         if self.verify_shards:
             for s in self.manifest.shards:
-                try:
-                    verify(s.stem, s.sha256)
-                except ShardError as e:
-                    raise TrainerError(str(e)) from None
+                verify(s.stem, s.sha256)
         self._prepare_val()
         self._prepared = True
 

@@ -1,5 +1,5 @@
-"""python -m trainers.fit --config trainers/configs/tiny-cpu.yaml [--data.lake data] [--trainer.max_steps 100]
-                        [--run_dir runs/x] [--ckpt_path last] [--print_config]
+"""python -m trainers.fit --config trainers/configs/tiny-cpu.yaml [--lake data] [--data-path DIR] [--quiet]
+                        [--trainer.max_steps 100] [--run_dir runs/x] [--ckpt_path last] [--print_config]
 
 LightningCLI over LlamaLM and a data module (ShardDataModule for pretraining, SFTDataModule for SFT): every
 field of the YAML can be overridden on the command line; the resolved config is saved as config.yaml in the
@@ -7,16 +7,20 @@ run's log folder and recorded in the lake's `training_runs` table with the shard
 """
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
+from jsonargparse import ActionYesNo
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 
 from lake.edge import exit_code
+from lake.options import DATA_PATH_HELP, LAKE_HELP, QUIET_HELP, quiet
 from trainers.callbacks import (CurriculumLog, FinalCheckpoint, LakeRunRecord, LossCurve, StopOnNonFinite,
                                 Throughput)
+from trainers.errors import TrainerError
 from trainers.model import LlamaLM
 
 
@@ -29,9 +33,27 @@ class TrainCLI(LightningCLI):
                             help="checkpoint to resume from; `last` resumes the newest last.ckpt of the run")
         parser.add_argument("--run_dir", type=str, default="runs/train", help="the run's folder")
         parser.add_argument("--checkpoint_every", type=int, default=100, help="optimiser steps between last.ckpt saves")
+        # the options every stage takes (lake/options.py); --lake is the data module's lake, --data.lake as well
+        parser.add_argument("--lake", type=str | None, default=None, help=f"{LAKE_HELP}; the same as --data.lake")
+        parser.add_argument("--data-path", type=str | None, default=None, help=DATA_PATH_HELP)
+        parser.add_argument("--quiet", action=ActionYesNo, default=False, help=QUIET_HELP)
         parser.link_arguments("data.vocab_size", "model.vocab_size", apply_on="instantiate")
         parser.link_arguments("data.seq_len", "model.max_seq_len", apply_on="instantiate")
 
+    def before_instantiate_classes(self) -> None:
+        c = self.config
+        if c.quiet:
+            quiet()
+            c.trainer.enable_progress_bar = False
+        if c.data_path:
+            # The data modules and the run record open the lake by name, in this process and in the data
+            # loader's workers: the variable that lake.location reads reaches all of them.
+            os.environ["REPO_LLM_DATA_PATH"] = c.data_path
+        if c.lake:
+            given = c.data.init_args.lake
+            if given not in (None, c.lake):
+                raise TrainerError(f"--lake {c.lake} and --data.lake {given} name two lakes; give one")
+            c.data.init_args.lake = c.lake
 
     def _instantiate_trainer(self, config: dict, callbacks: list):
         run_dir = Path(self.config["run_dir"])

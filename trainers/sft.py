@@ -102,10 +102,7 @@ class SFTDataModule(L.LightningDataModule):
         self.lake, self.kinds, self.seq_len, self.batch_size, self.seed = lake, kinds, seq_len, batch_size, seed
         self.val_batch_size, self.max_val_pairs, self.num_workers = val_batch_size, max_val_pairs, num_workers
         with _open_lake(lake) as lk:
-            try:
-                self.tok = load_tokenizer(lk, tokenizer_id)
-            except TokenizerError as e:
-                raise TrainerError(str(e)) from None
+            self.tok = load_tokenizer(lk, tokenizer_id)
             self.lake_snapshot = lk.snapshot()
             self.lake_root = lk.root
         self.vocab_size = self.tok.vocab_size

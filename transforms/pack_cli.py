@@ -3,18 +3,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
 from collections import defaultdict
 
-from lake import Lake, LakeError
+from lake.options import add_lake_options, open_lake
 from transforms.packer import PackConfig, pack, verify_shards
 from artifacts.errors import ArtifactError
 from transforms.errors import TransformError
 
 
-def parser() -> argparse.ArgumentParser:
+def parser(command: str = "pack") -> argparse.ArgumentParser:
     d = PackConfig()
-    p = argparse.ArgumentParser(prog="python -m transforms pack",
+    p = argparse.ArgumentParser(prog=f"python -m transforms {command}",
                                 description="Encode the gold samples into memory-mapped token shards per split and "
                                             "category (artifacts/shards/), with a `shards` manifest row each.")
     p.add_argument("--seq-len", type=int, default=d.seq_len, help=f"training window, recorded per shard ({d.seq_len})")
@@ -26,31 +25,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="encoding processes (default: cores)")
     p.add_argument("--shard-bytes", type=int, default=d.shard_bytes, help=f"text bytes per shard ({d.shard_bytes:,})")
     p.add_argument("--verify", action="store_true", help="only check the newest pack's shards against their sha256")
-    p.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
-    return p
+    return add_lake_options(p)
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv[1:])
-    try:
-        with Lake(args.lake) as lk:
-            if args.verify:
-                rows = verify_shards(lk, args.tokenizer)
-                print(f"{len(rows)} shards of {rows[0]['tokenizer_id']} @ snapshot {rows[0]['lake_snapshot']}: "
-                      f"checksums match")
-                return 0
-            cfg = PackConfig(seq_len=args.seq_len, tokenizer_id=args.tokenizer, hf_markers=args.hf_markers, workers=args.workers,
-                             shard_bytes=args.shard_bytes)
-            with lk.run("transforms pack", vars(args)) as run:
-                result = pack(lk, cfg)
-                run.rows = len(result.rows)
-                run.stats.update(tokenizer_id=result.tokenizer_id, lake_snapshot=result.lake_snapshot,
-                                 packed=len(result.packed), skipped=len(result.skipped),
-                                 repaired=len(result.repaired), seconds=round(result.seconds, 1),
-                                 mb_per_s=round(result.mb_per_s, 2))
-    except (TransformError, ArtifactError, LakeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    with open_lake(args) as lk:
+        if args.verify:
+            rows = verify_shards(lk, args.tokenizer)
+            print(f"{len(rows)} shards of {rows[0]['tokenizer_id']} @ snapshot {rows[0]['lake_snapshot']}: "
+                  f"checksums match")
+            return 0
+        cfg = PackConfig(seq_len=args.seq_len, tokenizer_id=args.tokenizer, hf_markers=args.hf_markers, workers=args.workers,
+                         shard_bytes=args.shard_bytes, progress=not args.quiet)
+        with lk.run("transforms pack", vars(args)) as run:
+            result = pack(lk, cfg)
+            run.rows = len(result.rows)
+            run.stats.update(tokenizer_id=result.tokenizer_id, lake_snapshot=result.lake_snapshot,
+                             packed=len(result.packed), skipped=len(result.skipped),
+                             repaired=len(result.repaired), seconds=round(result.seconds, 1),
+                             mb_per_s=round(result.mb_per_s, 2))
     totals: dict = defaultdict(lambda: [0, 0, 0])
     for r in result.rows:
         t = totals[(r["split"], r["category"])]

@@ -6,7 +6,8 @@ import sys
 
 from tqdm import tqdm
 
-from lake import Lake, LakeError
+from lake import Lake
+from lake.options import add_lake_options, open_lake
 from ingest.git.errors import GitIngestError, NameTakenError
 from ingest.git.goroot import ingest_goroot
 from ingest.git.repository import IngestResult, ingest_repo
@@ -15,10 +16,9 @@ from ingest.git.sources import Source, read_list, top_sources
 from ingest.workers import Worker, WorkerSpecError
 
 
-def _parser(command: str) -> argparse.ArgumentParser:
+def parser(command: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m ingest {command}")
-    p.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
-    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    add_lake_options(p)
     if command == "git":
         p.add_argument("sources", nargs="*", metavar="SRC", help="local repository (bare or not) or URL")
         p.add_argument("--from-list", metavar="FILE", help="more sources, 'SRC [NAME]' per line ('#' starts a comment)")
@@ -60,12 +60,8 @@ def _line(r: IngestResult) -> str:
 
 def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
-    args = _parser(command).parse_args(rest)
-    try:
-        lake = Lake(args.lake)
-    except LakeError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    args = parser(command).parse_args(rest)
+    lake = open_lake(args)
     refused: list[str] = []
     failed: list[str] = []
     try:
@@ -77,11 +73,7 @@ def main(argv: list[str]) -> int:
             for r in results:
                 print(_line(r))
             return 0
-        try:
-            sources = _sources(args, lake)
-        except (OSError, WorkerSpecError, GitIngestError) as e:
-            print(f"error: {e}", file=sys.stderr)
-            return 2
+        sources = _sources(args, lake)
         with lake.run("ingest git", {"sources": [redact(s.src) for s in sources], "from_top": args.from_top,
                                      "license": args.license, "fetch_prs": args.fetch_prs,
                                      "max_commits": args.max_commits, "worker": args.worker}) as run:
@@ -104,9 +96,6 @@ def main(argv: list[str]) -> int:
                   f"(nothing of theirs written): {', '.join(refused)}", file=sys.stderr)
         if failed:
             print(f"ingest git: {len(failed)} failed: {', '.join(failed)}", file=sys.stderr)
-    except (GitIngestError, LakeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
     finally:
         lake.close()
     return 2 if refused or failed else 0

@@ -24,7 +24,11 @@ class Source:
 def read_list(path: str | Path) -> list[Source]:
     """`SRC [NAME]` per line; a line with more fields is an error naming the file and line."""
     out = []
-    with open(path) as f:
+    try:
+        f = open(path)
+    except OSError as e:
+        raise GitIngestError(f"--from-list {path}: {e.strerror}") from None
+    with f:
         for number, line in enumerate(f, 1):
             try:
                 fields = shlex.split(line, comments=True)

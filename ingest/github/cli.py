@@ -17,8 +17,9 @@ from dataclasses import replace
 
 from tqdm import tqdm
 
-from lake import Lake, LakeError
-from ingest.workers import Worker, WorkerSpecError
+from lake import Lake
+from lake.options import add_lake_options, open_lake
+from ingest.workers import Worker
 from ingest.github import GitHubError
 from ingest.github.budget import LakeBudget
 from ingest.github.client import GitHubClient
@@ -36,12 +37,12 @@ def tokens_from_env(environ=os.environ) -> list[str]:
     return [t.strip() for t in raw.split(",") if t.strip()]
 
 
-def _parser() -> argparse.ArgumentParser:
+def parser(command: str = "github") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m ingest github", description=__doc__.splitlines()[0])
     sub = p.add_subparsers(dest="command", required=True)
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--api-url", default=DEFAULT_API_URL, help="GitHub Enterprise (https://HOST/api/v3) or a test server")
-    common.add_argument("--lake", default=None, help="lake folder (default $REPO_LLM_LAKE or ./data)")
+    add_lake_options(common)
     top = sub.add_parser("top", parents=[common], help="the top repositories of a language by stars -> github_repos")
     top.add_argument("--language", default="Go")
     top.add_argument("--n", type=int, default=5000)
@@ -77,20 +78,13 @@ def _save_limits(client: GitHubClient) -> None:
     client.limiter.shared.save(client.limiter.state_rows())
 
 
-def _worker(spec: str | None) -> Worker:
-    try:
-        return Worker.parse(spec)
-    except WorkerSpecError as e:
-        raise GitHubError(str(e)) from None
-
-
 def run_top(args, tokens: list[str]) -> int:
     cfg = _config(args)
     if args.n <= 0:
         raise GitHubError(f"--n must be positive, not {args.n}")
     if not args.language.strip() or " " in args.language.strip():
         raise GitHubError(f"--language {args.language!r} is not a single language name")
-    with Lake(args.lake) as lake, lake.run("ingest github top", {"language": args.language, "n": args.n,
+    with open_lake(args) as lake, lake.run("ingest github top", {"language": args.language, "n": args.n,
                                                                  "api_url": cfg.api_url}) as run:
         client = _client(lake, cfg, tokens)
         with tqdm(total=args.n, desc="github top", unit="repo", file=sys.stderr) as bar:
@@ -111,8 +105,8 @@ def run_fetch(args, tokens: list[str]) -> int:
         raise GitHubError("name repositories (owner/name ...) or pass --from-top")
     for r in args.repos:
         split_repo(r)
-    worker = _worker(args.worker)
-    with Lake(args.lake) as lake, lake.run("ingest github fetch", {
+    worker = Worker.parse(args.worker)
+    with open_lake(args) as lake, lake.run("ingest github fetch", {
             "repos": args.repos, "from_top": args.from_top, "patches_via_rest": args.patches_via_rest,
             "api_url": cfg.api_url, "worker": f"{worker.index}/{worker.count}"}) as run:
         named = list(dict.fromkeys(args.repos))
@@ -145,12 +139,8 @@ def run_fetch(args, tokens: list[str]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    args = _parser().parse_args(argv[1:])
+    args = parser().parse_args(argv[1:])
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     tokens = tokens_from_env()
-    try:
-        return run_top(args, tokens) if args.command == "top" else run_fetch(args, tokens)
-    except (GitHubError, LakeError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+    return run_top(args, tokens) if args.command == "top" else run_fetch(args, tokens)

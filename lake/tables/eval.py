@@ -1,4 +1,4 @@
-"""Evaluation results, per-item outcomes and human ratings (written by python -m trainers.evaluate)."""
+"""Evaluation results, per-item outcomes and human ratings (written by python -m evaluation)."""
 from lake.schema import Table, cols
 
 TABLES = [
@@ -38,7 +38,7 @@ TABLES = [
         key=("eval_run", "item_id"), scope=("eval_run",),
     ),
     Table(
-        "review_ratings", "meta", "Human ratings of sampled generations (python -m trainers.evaluate --import-review).",
+        "review_ratings", "meta", "Human ratings of sampled generations (python -m evaluation import-review).",
         cols(
             ("eval_run", "VARCHAR"),
             ("item_id", "VARCHAR"),

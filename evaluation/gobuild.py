@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lake import Lake
-from trainers.eval import data
-from trainers.eval.gotasks import CodeTask
-from trainers.eval.gotoolchain import GoResult, goroot, run_go
+from evaluation import data
+from evaluation.gotasks import CodeTask
+from evaluation.gotoolchain import GoResult, goroot, run_go
 
 MAX_MATERIALISED_FILES = 400
 _IMPORT_BLOCK = re.compile(r"^import\s*\((.*?)\)", re.S | re.M)

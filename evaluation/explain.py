@@ -10,10 +10,10 @@ import math
 
 import sacrebleu
 from rouge_score import rouge_scorer
-from trainers.eval.config import EvalConfig
-from trainers.eval.generation import answer_nlls, answers, sft_prompt
-from trainers.eval.models import Subject
-from trainers.eval.results import ItemOutcome, Metric
+from evaluation.config import EvalConfig
+from evaluation.generation import answer_nlls, answers, sft_prompt
+from evaluation.models import Subject
+from evaluation.results import ItemOutcome, Metric
 
 
 def items_from_pairs(pairs: list[dict]) -> list[ItemOutcome]:

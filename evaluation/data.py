@@ -6,7 +6,7 @@ from typing import Iterator
 
 from lake import Lake, LakeError
 from artifacts.held_out import held_out_go_files, held_out_prompt, test_repositories  # noqa: F401 (callers)
-from trainers.eval.errors import EvalError
+from evaluation.errors import EvalError
 
 CATEGORIES = ("NAT", "MIX", "CODE")
 PAIR_KINDS = ("commit_message", "pr_explanation")

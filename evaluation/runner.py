@@ -8,13 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lake import Lake, Write
-from trainers.eval import baselines, code, data, explain, fim, lm
-from trainers.eval.config import EvalConfig
-from trainers.eval.decontamination import find_contaminated
-from trainers.eval.errors import EvalError
-from trainers.eval.gotasks import select_tasks
-from trainers.eval.models import Subject
-from trainers.eval.results import ItemOutcome, Metric, item_rows, metric_rows
+from evaluation import baselines, code, data, explain, fim, lm
+from evaluation.config import EvalConfig
+from evaluation.decontamination import find_contaminated
+from evaluation.errors import EvalError
+from evaluation.gotasks import select_tasks
+from evaluation.models import Subject
+from evaluation.results import ItemOutcome, Metric, item_rows, metric_rows
+
+# The runs table's name for an evaluation: kept from before the stage left trainers/, so the runs a lake
+# already holds are still found (compare reuses them, export-review defaults to the latest).
+RUN_COMMAND = "trainers.evaluate"
 
 
 @dataclass
@@ -41,7 +45,7 @@ def evaluate(lake: Lake, subject: Subject, cfg: EvalConfig, checkpoint: str | No
     """Run cfg.suites on subject against the lake as it is now; returns what was written."""
     checkpoint = checkpoint or subject.name
     args = {"checkpoint": checkpoint, **cfg.as_dict()}
-    with lake.run("trainers.evaluate", args) as record, tempfile.TemporaryDirectory(prefix="repo-llm-eval-") as tmp:
+    with lake.run(RUN_COMMAND, args) as record, tempfile.TemporaryDirectory(prefix="repo-llm-eval-") as tmp:
         run = EvalRun(record.run_id, checkpoint, lake.snapshot())
         workdir, cache = Path(tmp), lake.artifacts("eval") / "bin"
 

@@ -13,18 +13,18 @@ import numpy as np
 import zstandard
 
 from lake import Lake
-from trainers.baselines import xz_bits_per_byte
-from trainers.eval import data
-from trainers.eval.lm import DocScore, score_documents, summarize
-from trainers.eval.models import Subject
-from trainers.eval.results import Metric
+from artifacts.xz_baseline import xz_bits_per_byte
+from evaluation import data
+from evaluation.lm import DocScore, score_documents, summarize
+from evaluation.models import Subject
+from evaluation.results import Metric
 
 ZSTD_LEVEL = 19
 UNIGRAM_TRAIN_BYTES = 8 << 20  # without train shards, the unigram counts tokenize this much train text
 
 
 def zstd_bits_per_byte(texts: list[str]) -> dict[str, float]:
-    """The zstd -19 twin of trainers.baselines.xz_bits_per_byte (same keys)."""
+    """The zstd -19 twin of artifacts.xz_baseline.xz_bits_per_byte (same keys)."""
     raw = [t.encode("utf-8") for t in texts]
     total = sum(map(len, raw))
     z = zstandard.ZstdCompressor(level=ZSTD_LEVEL)

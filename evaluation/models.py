@@ -18,7 +18,7 @@ from artifacts.checkpoint import load_model
 from artifacts.errors import ArtifactError
 from artifacts.grammar import SINGLE_TOKENS
 from artifacts.llama_runtime import load_llama
-from trainers.eval.errors import EvalError
+from evaluation.errors import EvalError
 from artifacts.sampling import GREEDY, Sampling
 from artifacts.tokenizer import Tokenizer
 
@@ -222,5 +222,5 @@ def load_checkpoint(ckpt: str | Path) -> HFSubject:
 
 def load_subject(ckpt: str | None = None, gguf: str | None = None) -> Subject:
     if bool(ckpt) == bool(gguf):
-        raise EvalError("give exactly one of --ckpt or --gguf")
+        raise EvalError("give exactly one checkpoint or GGUF file")
     return load_checkpoint(ckpt) if ckpt else GGUFSubject(gguf)

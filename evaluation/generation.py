@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from tqdm import tqdm
 
-from trainers.eval.models import Subject
+from evaluation.models import Subject
 from artifacts.sampling import GREEDY, Sampling
 
 from artifacts.grammar import sft_parts

@@ -1,7 +1,7 @@
 """The fill-in-the-middle suite: the middle of a held-out Go function, given the file before and after it.
 
 Items come from the code suite's checkable tasks (documented functions of held-out files whose package builds
-offline with the original body; trainers/eval/code.py), two per function:
+offline with the original body; evaluation/code.py), two per function:
 - single_line: one line of the body (the middle one of its non-blank lines), without its newline; the answer is
   cut at its first newline, as in SantaCoder's single-line infilling;
 - multi_line: every line of a body of two or more lines, between the line of `{` and the line of `}`.
@@ -21,13 +21,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from trainers.eval import gobuild
-from trainers.eval.config import EvalConfig
-from trainers.eval.errors import EvalError
-from trainers.eval.generation import generate_ids
-from trainers.eval.gotasks import CodeTask
-from trainers.eval.models import Subject
-from trainers.eval.results import ItemOutcome, Metric
+from evaluation import gobuild
+from evaluation.config import EvalConfig
+from evaluation.errors import EvalError
+from evaluation.generation import generate_ids
+from evaluation.gotasks import CodeTask
+from evaluation.models import Subject
+from evaluation.results import ItemOutcome, Metric
 from artifacts.grammar import FIM_MARKERS, render_file
 
 SUITE = "fim"

@@ -7,7 +7,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from trainers.eval.errors import EvalError
+from evaluation.errors import EvalError
 
 OFFLINE = {"GOPROXY": "off", "GOTOOLCHAIN": "local", "GOWORK": "off", "GOTELEMETRY": "off", "GOSUMDB": "off"}
 

@@ -14,13 +14,13 @@ from typing import Iterable
 from tqdm import tqdm
 
 from lake import Lake
-from trainers.eval import gobuild
-from trainers.eval.config import EvalConfig
-from trainers.eval.generation import answers
-from trainers.eval.gotasks import CodeTask, close_body
-from trainers.eval.models import Subject
+from evaluation import gobuild
+from evaluation.config import EvalConfig
+from evaluation.generation import answers
+from evaluation.gotasks import CodeTask, close_body
+from evaluation.models import Subject
 from artifacts.repetition import repetition
-from trainers.eval.results import ItemOutcome, Metric
+from evaluation.results import ItemOutcome, Metric
 
 CATEGORY = "function_body"
 

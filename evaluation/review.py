@@ -6,8 +6,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from lake import Lake, Write
-from trainers.eval.errors import EvalError
-from trainers.eval.results import Metric, metric_rows
+from evaluation.errors import EvalError
+from evaluation.results import Metric, metric_rows
 
 COLUMNS = ["eval_run", "item_id", "suite", "kind", "checkpoint", "prompt", "reference", "generation",
            "rating", "rater", "comment"]

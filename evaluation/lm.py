@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm import tqdm
 
-from trainers.eval.errors import EvalError
-from trainers.eval.models import Subject
-from trainers.eval.results import MODEL, Metric
+from evaluation.errors import EvalError
+from evaluation.models import Subject
+from evaluation.results import MODEL, Metric
 
 LN2 = math.log(2.0)
 

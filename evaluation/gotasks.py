@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from trainers.eval.errors import EvalError
-from trainers.eval.gotoolchain import build_tool
+from evaluation.errors import EvalError
+from evaluation.gotoolchain import build_tool
 
 MINER_SOURCE = Path(__file__).with_name("gofuncs")
 

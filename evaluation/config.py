@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from trainers.eval.errors import EvalError
+from evaluation.errors import EvalError
 from artifacts.sampling import DEFAULT, Sampling
 
 SUITES = ("lm", "explain", "code", "fim")

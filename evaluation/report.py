@@ -10,8 +10,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 from lake import Lake  # noqa: E402
-from trainers.eval.errors import EvalError  # noqa: E402
-from trainers.eval.results import MODEL  # noqa: E402
+from evaluation.errors import EvalError  # noqa: E402
+from evaluation.results import MODEL  # noqa: E402
 
 LOWER_IS_BETTER = {"loss", "perplexity", "bits_per_byte", "response_loss", "response_perplexity", "uncheckable",
                    "contaminated", "max_overlap"}
