@@ -1,4 +1,4 @@
--- model: clean_commit_filter
+-- model: commit_filter
 -- reads: commits, clean_repos
 -- writes: commit_filter
 --

@@ -1,4 +1,4 @@
--- model: clean_document_sources
+-- model: documents
 -- reads: files, clean_files, near_dup_clusters, exact_dups, repo_splits, clean_repos, readmes, trees, clean_pulls, github_issues, github_issue_comments, commits, commit_filter
 -- feeds: documents (a Python step serialises each row with transforms/grammar.py, redacts it, writes documents)
 --

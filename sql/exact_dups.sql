@@ -1,4 +1,4 @@
--- model: clean_exact_dedup
+-- model: exact_dups
 -- reads: clean_files, clean_repos
 -- writes: exact_dups
 --

@@ -1,4 +1,4 @@
--- model: clean_dedup_candidates
+-- model: near_dedup
 -- reads: files, clean_files, exact_dups, clean_repos
 -- feeds: near_dedup (MinHash LSH in transforms/near_dedup.py)
 --

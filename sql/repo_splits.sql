@@ -1,4 +1,4 @@
--- model: clean_splits
+-- model: repo_splits
 -- reads: clean_repos
 -- writes: repo_splits
 --

@@ -1,4 +1,4 @@
--- model: gold_samples
+-- model: samples
 -- reads: documents, repo_splits, clean_repos
 -- writes: samples
 --

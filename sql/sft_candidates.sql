@@ -1,8 +1,8 @@
--- model: clean_sft_sources
+-- model: sft_candidates
 -- reads: commits, commit_filter, clean_pulls
--- feeds: sft (a Python step renders prompt and response, redacts both, writes sft_candidates)
+-- feeds: sft_candidates (a Python step renders prompt and response, redacts both, writes sft_candidates)
 --
---   commit_message   prompt: the files and diff of a commit that passed every clean_commit_filter rule;
+--   commit_message   prompt: the files and diff of a commit that passed every commit_filter rule;
 --                    response: its message
 --   pr_explanation   prompt: PR title, body, files and bounded diff; response: the reviewers' and author's
 --                    comments (API), or, for a PR seen only in git, the author's commit messages
@@ -16,7 +16,7 @@ WITH commit_pairs AS (
 ),
 
 pull_pairs AS (
-    SELECT 'pr_explanation', source_table, repo_id, "commit", number, title, body, paths, diff,
+    SELECT 'pr_explanation' AS kind, source_table, repo_id, "commit", number, title, body, paths, diff,
            CASE
                WHEN len(comments) > 0
                    THEN array_to_string(list_transform(comments, c -> c.author || ': ' || trim(c.body)), chr(10) || chr(10))

@@ -1,4 +1,4 @@
--- model: gold_sft_pairs
+-- model: sft_pairs
 -- reads: sft_candidates, repo_splits, clean_repos
 -- writes: sft_pairs
 --

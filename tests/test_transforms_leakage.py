@@ -19,7 +19,7 @@ from transforms.pipeline import run
 
 
 def _split(name: str) -> str:
-    """The documented split rule, computed here apart from sql/clean_splits.sql."""
+    """The documented split rule, computed here apart from sql/repo_splits.sql."""
     cfg = TransformConfig()
     bucket = int(hashlib.md5(f"{cfg.split_salt}:{name}".encode()).hexdigest()[:8], 16) % 100
     return "test" if bucket < cfg.test_percent else "val" if bucket < cfg.test_percent + cfg.val_percent else "train"

@@ -313,7 +313,7 @@ def test_second_run_skips_steps_whose_inputs_did_not_change(small):
     commit(repo, {"b.go": go_source("b", FUNCS[:2])}, "a: add b")
     ingest_repo(lake, repo.path, name="small/a", license="Apache-2.0", progress=False)
     third = {r.name: r.action for r in run(lake)}
-    assert third["clean_files"] == "ran" and third["gold_samples"] == "ran"
+    assert third["clean_files"] == "ran" and third["samples"] == "ran"
     assert "b.go" in {r["path"] for r in q(lake, "SELECT path FROM samples")}
     assert lake.count("runs") > before
 
@@ -322,7 +322,7 @@ def test_dry_run_reports_the_plan_and_writes_nothing(small, capsys):
     lake, _ = small
     assert cli(["run", "--dry-run", "--lake", str(lake.root)]) == 0
     out = capsys.readouterr().out
-    assert "would run" in out and "gold_samples" in out
+    assert "would run" in out and "samples" in out
     assert lake.count("samples") == 0 and lake.count("clean_files") == 0
 
 

@@ -1,7 +1,7 @@
 """The document steps: rows of a source model -> serialised (transforms/grammar.py), redacted text.
 
-`documents` turns sql/clean_document_sources.sql into the `documents` table; `sft` turns
-sql/clean_sft_sources.sql into `sft_candidates`. Both stream: one Arrow batch at a time.
+`documents` turns sql/documents.sql into the `documents` table; `sft_candidates` turns
+sql/sft_candidates.sql into `sft_candidates`. Both stream: one Arrow batch at a time.
 """
 from __future__ import annotations
 
