@@ -1,7 +1,11 @@
 """The serialisation grammar: every region marker a document uses is declared in grammar.MARKERS."""
+import json
 import re
 
-from transforms import grammar
+import duckdb
+
+from search.config import CATEGORIES as SEARCH_CATEGORIES
+from transforms import grammar, models
 
 _MARKER = re.compile(r"<[A-Z_]+>|<FILE path=")
 
@@ -35,3 +39,42 @@ def test_pull_document_lays_out_regions_in_grammar_order_and_drops_empty_comment
     order = [text.index(m) for m in ("<REPO>", "<PR_TITLE>", "<PR_BODY>", "<FILES>", "<DIFF>", "<COMMENTS>")]
     assert order == sorted(order)
     assert text.count("<COMMENT>") == 1 and "<COMMENT>\nrev: Use `x` here.\n" in text
+
+
+def _literals_aliased(model: str, alias: str) -> set[str]:
+    """The string constants an expression `AS alias` of sql/MODEL.sql can produce (CASE results, not its tests),
+    from DuckDB's parse of the file."""
+    sql = models.load(model).sql
+    with duckdb.connect() as con:
+        stack = [json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])]
+    found, values = [], set()
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            if node.get("alias") == alias:
+                found.append(node)
+            stack.extend(node.values())
+    while found:
+        node = found.pop()
+        if isinstance(node, list):
+            found.extend(node)
+        elif isinstance(node, dict):
+            if node.get("class") == "CONSTANT" and node["value"]["type"]["id"] == "VARCHAR":
+                values.add(node["value"]["value"])
+            found.extend(v for k, v in node.items() if k != "when_expr")
+    return values
+
+
+def test_the_categories_sql_writes_are_the_grammars():
+    assert _literals_aliased("samples", "category") == set(grammar.CATEGORIES)
+
+
+def test_the_pair_kinds_sql_writes_are_the_grammars():
+    assert _literals_aliased("sft_candidates", "kind") == set(grammar.PAIR_KINDS)
+
+
+def test_search_offers_the_grammars_categories():
+    # search may import only the lake (tests/test_import_graph.py), so it spells them; this holds it to them
+    assert SEARCH_CATEGORIES == grammar.CATEGORIES

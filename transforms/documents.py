@@ -93,7 +93,7 @@ def build_sft(lake, source, cfg: TransformConfig) -> dict:
     stats: Counter = Counter()
 
     def build(row: dict, stats: Counter) -> dict:
-        if row["kind"] == "pr_explanation":
+        if row["kind"] == grammar.PR_EXPLANATION:
             prompt = grammar.render_pull_prompt(row["title"], row["body"], row["paths"], row["diff"])
         else:
             prompt = grammar.render_change(row["paths"], row["diff"])

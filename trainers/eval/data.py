@@ -6,9 +6,7 @@ from typing import Iterator
 
 from lake import Lake, LakeError
 from trainers.eval.errors import EvalError
-
-CATEGORIES = ("NAT", "MIX", "CODE")
-PAIR_KINDS = ("commit_message", "pr_explanation")
+from transforms.grammar import CATEGORIES, PAIR_KINDS  # noqa: F401  (read as data.CATEGORIES by the runner)
 
 
 def _query(lake: Lake, sql: str, params: list) -> list[dict]:
