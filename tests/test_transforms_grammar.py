@@ -1,8 +1,5 @@
 """The serialisation grammar: every region marker a document uses is declared in grammar.MARKERS."""
-import json
 import re
-
-import duckdb
 
 from search.config import CATEGORIES as SEARCH_CATEGORIES
 from transforms import grammar, models
@@ -44,27 +41,11 @@ def test_pull_document_lays_out_regions_in_grammar_order_and_drops_empty_comment
 def _literals_aliased(model: str, alias: str) -> set[str]:
     """The string constants an expression `AS alias` of sql/MODEL.sql can produce (CASE results, not its tests),
     from DuckDB's parse of the file."""
-    sql = models.load(model).sql
-    with duckdb.connect() as con:
-        stack = [json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])]
-    found, values = [], set()
-    while stack:
-        node = stack.pop()
-        if isinstance(node, list):
-            stack.extend(node)
-        elif isinstance(node, dict):
-            if node.get("alias") == alias:
-                found.append(node)
-            stack.extend(node.values())
-    while found:
-        node = found.pop()
-        if isinstance(node, list):
-            found.extend(node)
-        elif isinstance(node, dict):
-            if node.get("class") == "CONSTANT" and node["value"]["type"]["id"] == "VARCHAR":
-                values.add(node["value"]["value"])
-            found.extend(v for k, v in node.items() if k != "when_expr")
-    return values
+    tree = models.parse(models.load(model).sql)
+    return {node["value"]["value"]
+            for aliased in models.syntax_nodes(tree) if aliased.get("alias") == alias
+            for node in models.syntax_nodes(aliased, skip=("when_expr",))
+            if node.get("class") == "CONSTANT" and node["value"]["type"]["id"] == "VARCHAR"}
 
 
 def test_the_categories_sql_writes_are_the_grammars():

@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Iterator
 
 import duckdb
 
@@ -55,26 +56,37 @@ def available(folder: Path | None = None) -> list[str]:
     return sorted(p.name[:-4] for p in _folder(folder).iterdir() if p.name.endswith(".sql"))
 
 
-def tables_read(sql: str, where: str = "SQL") -> set[str]:
-    """The tables a query names, from DuckDB's own parse (no binding, so no table need exist); CTE names
-    are not tables. duckdb.get_table_names binds and fails on `JOIN ... USING` against missing tables."""
+def parse(sql: str, where: str = "SQL") -> dict:
+    """DuckDB's own parse tree of a query (json_serialize_sql): no binding, so no table need exist."""
     with duckdb.connect() as con:
         tree = json.loads(con.execute("SELECT json_serialize_sql(?)", [sql]).fetchone()[0])
     if tree.get("error"):
         raise TransformError(f"{where}: cannot parse: {tree.get('error_message', '').splitlines()[0]}")
-    tables: set[str] = set()
-    ctes: set[str] = set()
+    return tree
+
+
+def syntax_nodes(tree, skip: tuple[str, ...] = ()) -> Iterator[dict]:
+    """Every node (dict) of a parse tree, depth first; the subtrees under a key in `skip` are left out."""
     stack = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, list):
-            stack.extend(node)
+            stack.extend(reversed(node))
         elif isinstance(node, dict):
-            if node.get("type") == "BASE_TABLE" and "table_name" in node:
-                tables.add(node["table_name"])
-            if isinstance(node.get("cte_map"), dict):
-                ctes.update(entry["key"] for entry in node["cte_map"].get("map", []))
-            stack.extend(node.values())
+            yield node
+            stack.extend(v for k, v in reversed(node.items()) if k not in skip)
+
+
+def tables_read(sql: str, where: str = "SQL") -> set[str]:
+    """The tables a query names; CTE names are not tables. (duckdb.get_table_names binds, and fails on
+    `JOIN ... USING` against tables that do not exist.)"""
+    tables: set[str] = set()
+    ctes: set[str] = set()
+    for node in syntax_nodes(parse(sql, where)):
+        if node.get("type") == "BASE_TABLE" and "table_name" in node:
+            tables.add(node["table_name"])
+        if isinstance(node.get("cte_map"), dict):
+            ctes.update(entry["key"] for entry in node["cte_map"].get("map", []))
     return tables - ctes
 
 
