@@ -14,36 +14,17 @@ from pathlib import Path
 import pytest
 
 from lake import Lake
+from tests.helpers.go_corpus import goroot
+from tests.helpers.held_out import HELD, sample  # HELD: the held-out repository (test split)
 from tests.lakefill import row
 
 ROOT = Path(__file__).resolve().parents[1]
-HELD = "example.com/held"          # the held-out repository (test split)
 HELD_PACKAGES = {                   # its path -> the GOROOT file it holds
     "list/list.go": "container/list/list.go",                 # materialised from the lake to build
     "container/ring/ring.go": "container/ring/ring.go",       # byte-identical to GOROOT: built there
     "tabwriter/tabwriter.go": "text/tabwriter/tabwriter.go",
 }
 EXCLUDED_FROM_TRAIN = ("container/", "text/tabwriter/")
-
-
-def goroot() -> Path:
-    import go
-    return Path(go.__file__).resolve().parent
-
-
-def category_of(path: str, text: str) -> str:
-    if path.endswith(".md"):
-        return "NAT"
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    return "MIX" if lines and sum(ln.startswith("//") for ln in lines) / len(lines) >= 0.3 else "CODE"
-
-
-def sample(split: str, repo: str, path: str, content: str, sample_id: str | None = None) -> dict:
-    text = f"<FILE path={path}>\n{content}"
-    return row("samples", sample_id=sample_id or hashlib.sha256(f"{repo}\0{path}".encode()).hexdigest(),
-               split=split, category=category_of(path, content), category_rule="test", text=text,
-               bytes=len(text.encode()), repo_id=repo, license="BSD-3-Clause", commit="c0", path=path,
-               source_table="files")
 
 
 _FUNC = re.compile(r"^func [^\n]*\{\n(?:.*\n)*?^\}\n", re.M)

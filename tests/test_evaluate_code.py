@@ -6,33 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.lakefill import row
+from tests.helpers.go_corpus import goroot
+from tests.helpers.held_out import HELD
 from trainers.eval import gobuild
 from trainers.eval.decontamination import find_contaminated
 from trainers.eval.gotasks import close_body, select_tasks
 from trainers.eval.lm import windows
-
-HELD = "example.com/held"
-
-
-def goroot() -> Path:
-    import go
-    return Path(go.__file__).resolve().parent
-
-
-@pytest.fixture
-def held_lake(lake):
-    """A held-out module in `files`: container/list under its own module path (built from the lake) and
-    container/ring at its GOROOT path (built in GOROOT)."""
-    src = goroot() / "src"
-    files = {"go.mod": f"module {HELD}\n\ngo 1.22\n",
-             "list/list.go": (src / "container/list/list.go").read_text(),
-             "list/list_test.go": (src / "container/list/list_test.go").read_text(),
-             "container/ring/ring.go": (src / "container/ring/ring.go").read_text()}
-    lake.write("files", [row("files", repo_id=HELD, commit="c0", path=p, content=c, size=len(c)) for p, c in files.items()])
-    lake.write("repos", [row("repos", repo_id=HELD, name=HELD)])
-    return lake
-
 
 def tasks_of(lake, path: str, tmp_path: Path):
     content = lake.query("SELECT content FROM files WHERE path = ?", [path]).column(0)[0].as_py()

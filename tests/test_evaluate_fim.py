@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.test_evaluate_code import HELD, held_lake  # noqa: F401  (the fixture)
+from tests.helpers.held_out import HELD
 from trainers.eval import fim, gobuild
 from trainers.eval.gotasks import CodeTask, mine
 from transforms.grammar import render_file

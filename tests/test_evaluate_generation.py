@@ -2,28 +2,21 @@
 prompt of the smoke, and that sampling settings defined once reach every consumer's format."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from tests.lakefill import row
+from tests.helpers.go_corpus import goroot
+from tests.helpers.held_out import HELD, held_out_lake
 from trainers.eval.data import held_out_prompt
 from trainers.eval.errors import EvalError
 from trainers.eval.repetition import repeated_lines, repeated_ngrams, repetition
 from trainers.sampling import DEFAULT, GREEDY
 
-HELD, TRAINED = "example.com/held", "example.com/trained"
 # What the demo's 5-minute model answered to `package main` (issue 25), and a loop of a whole block
 DEGENERATE = "package main\n\nimport (\n" + '\t"fmt"\n' * 30
 BLOCK_LOOP = "func main() {\n" + "\tx := f(1)\n\tif x > 0 {\n\t\tfmt.Println(x)\n\t}\n" * 12 + "}\n"
 # hand-written Go of the toolchain, as people write it: independent of the metric's definition
 GOROOT_FILES = ("strings/strings.go", "bufio/bufio.go", "container/list/list.go", "net/http/server.go",
                 "go/parser/parser.go", "encoding/json/decode.go", "sort/sort.go", "os/file.go")
-
-
-def goroot() -> Path:
-    import go
-    return Path(go.__file__).resolve().parent
 
 
 @pytest.mark.parametrize("text", [DEGENERATE, BLOCK_LOOP])
@@ -58,21 +51,6 @@ def test_sampling_defaults_reach_every_format_and_greedy_stays_available():
         DEFAULT.repetition_penalty
     assert GREEDY.greedy and GREEDY.hf() == {"do_sample": False, "repetition_penalty": 1.0}
     assert GREEDY.llama_cpp()["temperature"] == 0.0
-
-
-def held_out_lake(lake) -> str:
-    """A held-out repository (its samples in the test split) and a trained one, each with Go files in `files`;
-    returns the held-out file whose head the prompt must be."""
-    src = goroot() / "src"
-    held = (src / "container/ring/ring.go").read_text()
-    trained = (src / "container/list/list.go").read_text()
-    lake.write("files", [row("files", repo_id=HELD, commit="c0", path="ring/ring.go", content=held, size=len(held)),
-                         row("files", repo_id=TRAINED, commit="c0", path="list/list.go", content=trained,
-                             size=len(trained))])
-    lake.write("samples", [row("samples", sample_id="s-held", repo_id=HELD, split="test", category="CODE",
-                               text=held), row("samples", sample_id="s-trained", repo_id=TRAINED, split="train",
-                                               category="CODE", text=trained)])
-    return held
 
 
 def test_held_out_prompt_is_the_head_of_a_test_split_file_from_its_package_clause(lake):

@@ -8,7 +8,7 @@ import torch
 from exporters.cli import main
 from exporters.source import from_checkpoint, parameter_count
 from lake import Lake
-from tests.test_exporters_kit import REPOS
+from tests.helpers.exporter_kit import REPOS
 
 
 @pytest.fixture

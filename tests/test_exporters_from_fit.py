@@ -10,8 +10,8 @@ import torch
 from exporters.cli import main
 from trainers.llama_runtime import load_llama
 from lake import Lake
-from tests.test_trainers import CONFIG, TINY
-from tests.test_trainers_corpus import build_go_lake
+from tests.helpers.fit_runs import CONFIG, TINY
+from tests.helpers.go_corpus import build_go_lake
 from trainers.checkpoint import load_model
 from trainers.fit import main as fit
 from transforms.tokenizer import Tokenizer

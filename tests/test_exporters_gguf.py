@@ -12,7 +12,7 @@ import torch
 
 from exporters.cli import main
 from trainers.llama_runtime import load_llama
-from tests.test_exporters_kit import ROOT, SEQ
+from tests.helpers.exporter_kit import ROOT, SEQ
 from trainers.checkpoint import load_model
 from transforms.tokenizer import Tokenizer
 

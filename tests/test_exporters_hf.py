@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from exporters.cli import main
-from tests.test_exporters_kit import ROOT
+from tests.helpers.exporter_kit import ROOT
 from trainers.checkpoint import load_model
 from transforms.tokenizer import Tokenizer
 

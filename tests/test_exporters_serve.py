@@ -12,7 +12,7 @@ import requests
 from exporters.cli import main
 from trainers.llama_runtime import load_llama
 from exporters.serve import HOST, free_port, start_server, stop_server
-from tests.test_exporters_kit import ROOT
+from tests.helpers.exporter_kit import ROOT
 from trainers.sampling import DEFAULT
 
 pytestmark = pytest.mark.slow
@@ -117,7 +117,7 @@ def test_serve_smoke_prints_completions_with_repetition_and_leaves_no_server(q8,
 
 def test_serve_smoke_held_out_prompt_is_the_head_of_a_test_split_go_file(q8, tmp_path):
     from lake import Lake
-    from tests.test_evaluate_generation import held_out_lake
+    from tests.helpers.held_out import held_out_lake
     with Lake(tmp_path / "lake") as lk:
         held = held_out_lake(lk)
     run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(q8), "--smoke-held-out",

@@ -4,18 +4,15 @@ texts the tests build from the SPDX texts (CRLF, re-wrapped, title removed, a qu
 replaced, notices, REUSE folders, README sections, several files, dual licences, exceptions, "or later")."""
 import random
 import re
-import sys
 import textwrap
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
 from ingest.git.goroot import find_goroot
 from ingest.git.licence import NOASSERTION, _licence_files, _keys, match_text
 from ingest.git.licence_scopes import detect_scopes
-
-SITE = Path(next(p for p in sys.path if p.endswith("site-packages")))
+from tests.helpers.licence_texts import cut_or_pad, mutate, spdx_text, wheel_licences
 
 
 @pytest.fixture(scope="module")
@@ -23,53 +20,9 @@ def goroot():
     return find_goroot()
 
 
-def spdx_text(spdx: str) -> str:
-    """The SPDX text of a licence as licensedcode-data ships it."""
-    return next(body for key, (meta, body) in _licence_files() if meta.get("spdx_license_key") == spdx
-                and meta.get("is_deprecated") != "yes")
-
-
-def mutate(text: str, rng: random.Random, vocabulary: list[str] | None = None) -> str:
-    """A quarter of the words replaced: by words of the text itself (its word set barely moves, only the
-    order check can notice) or by words of another vocabulary."""
-    tokens = re.findall(r"\S+|\s+", text)
-    words = [i for i, t in enumerate(tokens) if re.search(r"\w", t)]
-    pool = vocabulary or [tokens[i] for i in words]
-    for i in rng.sample(words, len(words) // 4):
-        tokens[i] = rng.choice(pool)
-    return "".join(tokens)
-
-
-def cut_or_pad(text: str, rng: random.Random, pool: list[str]) -> tuple[str, str]:
-    """A quarter of the words removed (one contiguous stretch), and a quarter added (one new paragraph of
-    other words in the middle): (removed, added)."""
-    tokens = re.findall(r"\S+|\s+", text)
-    words = [i for i, t in enumerate(tokens) if re.search(r"\w", t)]
-    n = len(words) // 4
-    start = rng.randrange(len(words) - n)
-    removed = "".join(tokens[:words[start]] + tokens[words[start + n - 1] + 1:])
-    middle = words[len(words) // 2]
-    added = "".join(tokens[:middle]) + "\n\n" + " ".join(rng.choice(pool) for _ in range(n)) + "\n\n" + \
-        "".join(tokens[middle:])
-    return removed, added
-
-
-def _wheel_licences() -> list[tuple[str, str, Path]]:
-    """(wheel, SPDX id, licence file) for wheels declaring one SPDX id and shipping one licence file."""
-    out = []
-    for meta in sorted(SITE.glob("*.dist-info/METADATA")):
-        head = meta.read_text(errors="replace").split("\n\n", 1)[0]
-        m = re.search(r"^License-Expression: (\S+)\s*$", head, re.M)
-        files = [f for f in (meta.parent / "licenses").rglob("*")
-                 if f.is_file() and re.match(r"(licen[cs]e|copying)", f.name, re.I)]
-        if m and len(files) == 1:
-            out.append((meta.parent.name, m.group(1), files[0]))
-    return out
-
-
 def test_ingest_git_licence_accuracy_on_installed_wheels():
     """Real files nobody on the project wrote: right or NOASSERTION, never another licence."""
-    cases = _wheel_licences()
+    cases = wheel_licences()
     assert len(cases) >= 20, "too few real licence files to measure"
     got = {c: match_text(c[2].read_text(errors="replace")).expression for c in cases}
     right = [c for c in cases if got[c] == c[1]]
@@ -129,7 +82,7 @@ def test_ingest_git_licence_a_quarter_removed_or_added_is_noassertion(spdx):
 
 def test_ingest_git_licence_mit_with_an_extra_line_is_a_modified_licence():
     """Licensee's rule: an added sentence (it could as well be a restriction) is not the licence."""
-    mit = next(f for _, spdx, f in _wheel_licences() if spdx == "MIT").read_text()
+    mit = next(f for _, spdx, f in wheel_licences() if spdx == "MIT").read_text()
     m = match_text(mit + "\nThis software may not be used by the military or sold to pirates, ever.\n")
     assert (m.expression, m.nearest) == (NOASSERTION, "MIT")
 

@@ -8,7 +8,7 @@ import pytest
 from ingest.git import ingest_repo
 from lake import Lake
 from tests.gitrepos import build_repo, commit
-from tests.test_ingest_git_licence import spdx_text
+from tests.helpers.licence_texts import spdx_text
 from transforms.cli import main as cli
 from transforms.pipeline import run
 

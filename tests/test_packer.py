@@ -13,10 +13,12 @@ import numpy as np
 import pytest
 
 from lake import Lake
-from tests.test_tokenizer import ROOT, go_corpus_files, sample_rows
+from tests.helpers.go_corpus import go_corpus_files, sample_rows
 from transforms.packer import PackConfig, pack, verify_shards
 from transforms.shard_format import ShardError, ShardReader, ShardWriter, dtype_for, sha256_file
 from transforms.tokenizer import load_tokenizer, train_tokenizer
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SHARD_BYTES = 300_000  # small shards, so that the bigger (split, category) groups of the 1.7 MB corpus have several
 

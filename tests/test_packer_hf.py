@@ -6,7 +6,7 @@ import json
 import pytest
 from tokenizers import Tokenizer, models, pre_tokenizers, decoders, trainers
 
-from tests.test_trainers_corpus import build_go_lake
+from tests.helpers.go_corpus import build_go_lake
 from transforms import grammar
 from transforms.hf_tokenizer import tokenizer_id_for
 from transforms.pack_cli import main as pack_main

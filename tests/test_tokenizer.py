@@ -12,47 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from lake import Lake
-from tests.lakefill import row
+from tests.helpers.go_corpus import GOROOT, go_corpus_files, sample_rows
 from transforms import grammar
 from transforms.tokenizer import (SPACE, Tokenizer, TokenizerError, load_tokenizer, stratified_quotas,
                                   train_tokenizer)
 
 ROOT = Path(__file__).resolve().parents[1]
-GOROOT = Path(subprocess.run([str(Path(sys.executable).parent / "go"), "env", "GOROOT"], capture_output=True,
-                             text=True, check=True).stdout.strip())
-# Packages with unicode tables, non-ASCII literals, long tab-indented code and doc comments.
-PACKAGES = ("strings", "bytes", "unicode", "unicode/utf8", "unicode/utf16", "sort", "bufio", "path", "container/list",
-            "html", "fmt", "regexp/syntax", "encoding/csv")
 TEST_VOCAB = 1200
-
-
-def go_corpus_files() -> list[Path]:
-    """Every .go file of PACKAGES plus every .md file of GOROOT/src: about 1.3 MB of real Go and prose."""
-    files = [p for pkg in PACKAGES for p in sorted((GOROOT / "src" / pkg).glob("*.go"))]
-    files += sorted((GOROOT / "src").rglob("*.md"))
-    return [p for p in files if p.is_file()]
-
-
-def sample_rows(files: list[Path], copies: int = 1) -> list[dict]:
-    """`samples` rows built the way the transforms serialise them: NAT = .md prose, MIX = doc.go and tests, CODE = the rest."""
-    rows = []
-    for copy in range(copies):
-        for p in files:
-            rel = p.relative_to(GOROOT).as_posix()
-            body = p.read_text(encoding="utf-8")
-            if p.suffix == ".md":
-                category, text = "NAT", f"<README>\n{body}"
-            else:
-                category = "MIX" if p.name == "doc.go" or p.name.endswith("_test.go") else "CODE"
-                text = f"<FILE path={rel}>\n{body}"
-            bucket = int(hashlib.sha256(rel.encode()).hexdigest(), 16) % 10
-            split = "val" if bucket == 0 else "test" if bucket == 1 else "train"
-            key = f"files|golang/go|{rel}|{copy}"
-            rows.append(row("samples", sample_id=hashlib.sha256(key.encode()).hexdigest(), split=split,
-                            category=category, category_rule="fixture", text=text, bytes=len(text.encode()),
-                            repo_id="golang/go" if copy == 0 else f"golang/go-copy{copy}", license="BSD-3-Clause",
-                            commit="go1.27.3", path=rel, source_table="files", lake_snapshot=0))
-    return rows
 
 
 @pytest.fixture(scope="session")

@@ -15,40 +15,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from tests.test_trainers_corpus import build_go_lake
+from tests.helpers.fit_runs import fit_args
 from trainers.fit import main
 
 REPO = Path(__file__).parents[1]
-CONFIG = str(REPO / "trainers/configs/tiny-cpu.yaml")
-TINY = ["--model.d_model", "32", "--model.n_layers", "2", "--model.n_heads", "2", "--model.n_kv_heads", "1",
-        "--model.ffn_hidden", "64", "--model.warmup_steps", "5", "--model.lr_decay_steps", "200",
-        "--data.seq_len", "64", "--data.batch_size", "4", "--data.val_tokens_per_category", "2048",
-        "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false",
-        "--trainer.val_check_interval", "1000", "--trainer.max_time", "null", "--trainer.enable_model_summary", "false"]
-
-
-@pytest.fixture(scope="module")
-def go_lake(tmp_path_factory):
-    from lake import Lake
-    root = tmp_path_factory.mktemp("fit") / "lake"
-    with Lake(root) as lk:
-        build_go_lake(lk, max_files=120, vocab_size=400)
-        lk.write("sft_pairs", _sft_rows(), mode="overwrite")
-    return root
-
-
-def _sft_rows() -> list[dict]:
-    from tests.lakefill import row
-    rows = []
-    for i in range(40):
-        rows.append(row("sft_pairs", pair_id=f"p{i:03d}", kind="commit_message", split="val" if i % 5 == 0 else "train",
-                        prompt=f"<DIFF>-\tx := {i}\n+\tx := {i + 1}\n", response=f"bump x to {i + 1}",
-                        repo_id="golang/go", license="BSD-3-Clause"))
-    return rows
-
-
-def fit_args(lake, run_dir, *extra) -> list[str]:
-    return ["--config", CONFIG, "--data.lake", str(lake), "--run_dir", str(run_dir), *TINY, *extra]
 
 
 def train_losses(run_dir: Path) -> dict[int, float]:
@@ -63,26 +33,26 @@ def train_losses(run_dir: Path) -> dict[int, float]:
 
 
 @pytest.fixture(scope="module")
-def baseline(go_lake, tmp_path_factory):
+def baseline(fit_lake, tmp_path_factory):
     run = tmp_path_factory.mktemp("baseline")
-    assert main(fit_args(go_lake, run, "--trainer.max_steps", "20", "--trainer.val_check_interval", "20")) == 0
+    assert main(fit_args(fit_lake, run, "--trainer.max_steps", "20", "--trainer.val_check_interval", "20")) == 0
     return run
 
 
-def test_fit_same_seed_gives_same_first_20_losses(go_lake, baseline, tmp_path):
-    assert main(fit_args(go_lake, tmp_path / "again", "--trainer.max_steps", "20")) == 0
+def test_fit_same_seed_gives_same_first_20_losses(fit_lake, baseline, tmp_path):
+    assert main(fit_args(fit_lake, tmp_path / "again", "--trainer.max_steps", "20")) == 0
     first, again = train_losses(baseline), train_losses(tmp_path / "again")
     assert len(first) == 20 and first == again
     assert first[19] < first[0] - 0.5  # it learns
-    assert main(fit_args(go_lake, tmp_path / "other", "--trainer.max_steps", "20", "--data.seed", "99",
+    assert main(fit_args(fit_lake, tmp_path / "other", "--trainer.max_steps", "20", "--data.seed", "99",
                          "--model.seed", "99")) == 0
     assert train_losses(tmp_path / "other") != first
 
 
-def test_fit_records_run_in_lake_and_checkpoint_loads_alone(go_lake, baseline, tmp_path):
+def test_fit_records_run_in_lake_and_checkpoint_loads_alone(fit_lake, baseline, tmp_path):
     from lake import Lake
     from trainers.checkpoint import load_model
-    with Lake(go_lake) as lk:
+    with Lake(fit_lake) as lk:
         rows = lk.query("SELECT * FROM training_runs WHERE run_dir LIKE ? ", [f"{baseline}%"]).to_pylist()
         shard_ids = set(lk.query("SELECT shard_id FROM shards").column(0).to_pylist())
     assert len(rows) == 1 and rows[0]["status"] == "ok"
@@ -96,7 +66,7 @@ def test_fit_records_run_in_lake_and_checkpoint_loads_alone(go_lake, baseline, t
 
     moved = tmp_path / "elsewhere.ckpt"  # the checkpoint alone, its recorded tokenizer gone
     moved.write_bytes(Path(r["checkpoint"]).read_bytes())
-    tok_file = Path(go_lake) / "artifacts/tokenizers" / r["tokenizer_id"] / "tokenizer.model"
+    tok_file = Path(fit_lake) / "artifacts/tokenizers" / r["tokenizer_id"] / "tokenizer.model"
     hidden = tok_file.with_suffix(".hidden")
     tok_file.rename(hidden)
     try:
@@ -113,9 +83,9 @@ def test_fit_records_run_in_lake_and_checkpoint_loads_alone(go_lake, baseline, t
         assert torch.isfinite(loaded.model(input_ids=ids).logits).all()
 
 
-def test_print_config_shows_overrides(go_lake, capsys):
+def test_print_config_shows_overrides(fit_lake, capsys):
     with pytest.raises(SystemExit) as e:
-        main(fit_args(go_lake, "runs/x", "--model.d_model", "48", "--print_config"))
+        main(fit_args(fit_lake, "runs/x", "--model.d_model", "48", "--print_config"))
     assert e.value.code == 0
     out = capsys.readouterr().out
     assert "d_model: 48" in out and "class_path: trainers.data.ShardDataModule" in out
@@ -128,8 +98,8 @@ def test_fit_bad_lake_is_one_line_error(tmp_path, capsys):
     assert err.splitlines()[-1].startswith("trainers.fit: lake ") and "no shards" in err.splitlines()[-1]
 
 
-def test_fit_stops_on_nonfinite_loss_with_checkpoint_from_before(go_lake, tmp_path, capsys):
-    rc = main(fit_args(go_lake, tmp_path / "run", "--trainer.max_steps", "20", "--model.lr", "1e30",
+def test_fit_stops_on_nonfinite_loss_with_checkpoint_from_before(fit_lake, tmp_path, capsys):
+    rc = main(fit_args(fit_lake, tmp_path / "run", "--trainer.max_steps", "20", "--model.lr", "1e30",
                        "--model.warmup_steps", "0", "--trainer.gradient_clip_val", "null", "--checkpoint_every", "1"))
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert rc == 2 and ("not finite" in err or "training loss is" in err)
@@ -148,13 +118,13 @@ def _subprocess(args, **kw):
 
 
 @pytest.mark.slow
-def test_fit_resumed_after_sigkill_continues_the_same_loss_curve(go_lake, tmp_path):
+def test_fit_resumed_after_sigkill_continues_the_same_loss_curve(fit_lake, tmp_path):
     steps = ["--trainer.max_steps", "40", "--checkpoint_every", "10", "--data.batch_size", "16"]
-    whole = _subprocess(fit_args(go_lake, tmp_path / "whole", *steps))
+    whole = _subprocess(fit_args(fit_lake, tmp_path / "whole", *steps))
     out = whole.communicate(timeout=300)[0].decode()
     assert whole.returncode == 0, out[-2000:]
 
-    killed = _subprocess(fit_args(go_lake, tmp_path / "killed", *steps))
+    killed = _subprocess(fit_args(fit_lake, tmp_path / "killed", *steps))
     ckpt_dir = tmp_path / "killed/checkpoints"
     deadline = time.time() + 240
     while not list(ckpt_dir.glob("*step=30.ckpt")) and time.time() < deadline and killed.poll() is None:
@@ -166,7 +136,7 @@ def test_fit_resumed_after_sigkill_continues_the_same_loss_curve(go_lake, tmp_pa
     resumed_from = torch.load(ckpt_dir / "last.ckpt", map_location="cpu", weights_only=False)["global_step"]
     assert 20 <= resumed_from < 40  # last.ckpt may still be the one before the step-30 save
 
-    resumed = _subprocess(fit_args(go_lake, tmp_path / "killed", *steps, "--ckpt_path", "last"))
+    resumed = _subprocess(fit_args(fit_lake, tmp_path / "killed", *steps, "--ckpt_path", "last"))
     out = resumed.communicate(timeout=300)[0].decode()
     assert resumed.returncode == 0, out[-2000:]
     a, b = train_losses(tmp_path / "whole"), train_losses(tmp_path / "killed")
@@ -176,12 +146,12 @@ def test_fit_resumed_after_sigkill_continues_the_same_loss_curve(go_lake, tmp_pa
 
 
 @pytest.mark.slow
-def test_ddp_two_processes_follow_one_process_with_double_batch(go_lake, tmp_path):
+def test_ddp_two_processes_follow_one_process_with_double_batch(fit_lake, tmp_path):
     common = ["--trainer.max_steps", "12", "--trainer.val_check_interval", "12"]
-    one = _subprocess(fit_args(go_lake, tmp_path / "one", *common, "--data.batch_size", "8"))
+    one = _subprocess(fit_args(fit_lake, tmp_path / "one", *common, "--data.batch_size", "8"))
     out = one.communicate(timeout=300)[0].decode()
     assert one.returncode == 0, out[-2000:]
-    two = _subprocess(fit_args(go_lake, tmp_path / "two", *common, "--data.batch_size", "4",
+    two = _subprocess(fit_args(fit_lake, tmp_path / "two", *common, "--data.batch_size", "4",
                                "--trainer.strategy", "ddp", "--trainer.devices", "2"))
     out = two.communicate(timeout=300)[0].decode()
     assert two.returncode == 0, out[-2000:]
@@ -196,9 +166,9 @@ def test_ddp_two_processes_follow_one_process_with_double_batch(go_lake, tmp_pat
         torch.testing.assert_close(w1[k], w2[k], rtol=1e-3, atol=1e-4)
 
 
-def test_sft_fine_tunes_a_checkpoint_on_response_tokens(go_lake, baseline, tmp_path):
+def test_sft_fine_tunes_a_checkpoint_on_response_tokens(fit_lake, baseline, tmp_path):
     base = baseline / "checkpoints/final.ckpt"
-    rc = main(["--config", str(REPO / "trainers/configs/sft-tiny.yaml"), "--data.lake", str(go_lake),
+    rc = main(["--config", str(REPO / "trainers/configs/sft-tiny.yaml"), "--data.lake", str(fit_lake),
                "--run_dir", str(tmp_path / "sft"), "--model.init_from", str(base), "--trainer.max_steps", "15",
                "--trainer.val_check_interval", "15", "--trainer.enable_progress_bar", "false",
                "--trainer.log_every_n_steps", "1", "--trainer.max_time", "null"])

@@ -12,7 +12,7 @@ from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
 from exporters.cli import main as export
-from tests.test_trainers import TINY, fit_args, go_lake  # noqa: F401  (go_lake: the module's lake fixture)
+from tests.helpers.fit_runs import TINY, fit_args
 from trainers.fit import main as fit
 from transforms.pack_cli import main as pack
 
@@ -32,17 +32,17 @@ def _adapt_args(config, lake, run, base, tokenizer_id, *extra):
 
 
 @pytest.fixture(scope="module")
-def stranger(go_lake, tmp_path_factory):  # noqa: F811
+def stranger(fit_lake, tmp_path_factory):
     """(lake, base HF folder, hf tokenizer id): a briefly trained tiny model, exported, its tokenizer packed."""
     from lake import Lake
     tmp = tmp_path_factory.mktemp("stranger")
-    assert fit(fit_args(go_lake, tmp / "run", "--trainer.max_steps", "30")) == 0
+    assert fit(fit_args(fit_lake, tmp / "run", "--trainer.max_steps", "30")) == 0
     base = tmp / "their-model"
     assert export(["hf", "--ckpt", str(tmp / "run/checkpoints/final.ckpt"), "--out", str(base)]) == 0
-    assert pack(["pack", "--lake", str(go_lake), "--tokenizer", f"hf:{base}", "--seq-len", "64", "--workers", "1"]) == 0
-    with Lake(go_lake) as lk:
+    assert pack(["pack", "--lake", str(fit_lake), "--tokenizer", f"hf:{base}", "--seq-len", "64", "--workers", "1"]) == 0
+    with Lake(fit_lake) as lk:
         tok_id = lk.query("SELECT tokenizer_id FROM tokenizers WHERE kind = 'hf'").column(0)[0].as_py()
-    return go_lake, base, tok_id
+    return fit_lake, base, tok_id
 
 
 def _val_bpb(run: Path) -> list[float]:
@@ -222,7 +222,7 @@ def test_load_model_of_a_lora_checkpoint_works_without_base_or_lake_tokenizer(sf
 def test_evaluate_ckpt_of_a_lora_run_writes_evals_rows(sft_lora):
     from lake import Lake
     from trainers.evaluate import main as evaluate
-    from tests.test_evaluate import sample
+    from tests.helpers.held_out import sample
     lake, _, _, run = sft_lora
     ckpt = run / "checkpoints/final.ckpt"
     held = [sample("test", "example.com/held", f"held/f{i}.go", f"package held\n\n// F{i} returns {i}.\n"

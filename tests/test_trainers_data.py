@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_trainers_corpus import build_go_lake
+from tests.helpers.go_corpus import build_go_lake
 from trainers.curriculum import BLOCK, Curriculum, Stage
 from trainers.manifest import read_manifest
 from trainers.model import IGNORE, LlamaLM

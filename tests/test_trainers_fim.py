@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from tests.test_trainers_corpus import build_go_lake
+from tests.helpers.go_corpus import build_go_lake
 from trainers.curriculum import Curriculum, Stage
 from trainers.errors import TrainerError
 from trainers.fim import FimSpec

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tests.test_trainers import fit_args, go_lake  # noqa: F401  (go_lake is a fixture)
+from tests.helpers.fit_runs import fit_args
 from trainers.fit import main
 from trainers.model import lr_lambda
 
@@ -38,13 +38,13 @@ def test_schedule_without_a_horizon_is_flat_after_warmup():
     assert lr_lambda(10, None, 0.1)(10_000) == 1.0
 
 
-def test_a_time_capped_fit_ends_its_cosine_at_the_floor(go_lake, tmp_path):
+def test_a_time_capped_fit_ends_its_cosine_at_the_floor(fit_lake, tmp_path):
     """trainers.fit --model.lr_decay_to_max_time true with a step horizon far away and a few seconds of
     max_time: the time cap ends the run and the
     learning rate has come down to lr * min_lr_ratio, not stayed at the top of a 100k-step cosine."""
     import torch
     run = tmp_path / "run"
-    args = fit_args(go_lake, run, "--trainer.max_steps", "100000", "--model.lr_decay_steps", "100000",
+    args = fit_args(fit_lake, run, "--trainer.max_steps", "100000", "--model.lr_decay_steps", "100000",
                     "--model.warmup_steps", "2", "--model.lr", "1.0e-3", "--model.min_lr_ratio", "0.1",
                     "--model.lr_decay_to_max_time", "true")
     args[args.index("--trainer.max_time") + 1] = "00:00:00:08"

@@ -11,7 +11,7 @@ import pytest
 from ingest.git import ingest_repo
 from lake import Lake
 from tests.gitrepos import build_repo, commit
-from tests.test_transforms_pipeline import go_source
+from tests.helpers.go_source import go_source
 from transforms import grammar
 from transforms.audit import audit
 from transforms.config import TransformConfig

@@ -25,7 +25,7 @@ from transforms import grammar
 from transforms.shard_format import sha256_file, write_docs
 from transforms.tokenizer import SPM_OPTIONS, Tokenizer, marker_piece
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 VOCAB = 1024
 SEQ = 128
 STEPS = 16
