@@ -20,7 +20,7 @@ import sentencepiece as spm
 import torch
 
 from lake import Lake
-from tests.lakefill import row
+from tests.helpers.lakefill import row
 from transforms import grammar
 from transforms.shard_format import sha256_file, write_docs
 from transforms.tokenizer import SPM_OPTIONS, Tokenizer, marker_piece

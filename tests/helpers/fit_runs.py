@@ -5,7 +5,7 @@ from pathlib import Path
 
 from lake import Lake
 from tests.helpers.go_corpus import build_go_lake
-from tests.lakefill import row
+from tests.helpers.lakefill import row
 
 REPO = Path(__file__).parents[2]
 CONFIG = str(REPO / "trainers/configs/tiny-cpu.yaml")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from tests.lakefill import row
+from tests.helpers.lakefill import row
 
 
 def goroot() -> Path:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 
 from tests.helpers.go_corpus import category_of, goroot
-from tests.lakefill import row
+from tests.helpers.lakefill import row
 
 HELD, TRAINED = "example.com/held", "example.com/trained"
 
