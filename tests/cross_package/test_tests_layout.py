@@ -33,3 +33,16 @@ def test_the_layout_check_sees_an_import_of_a_test_file(tmp_path):
     probe.write_text("from tests.transforms.test_pipeline import go_source\nimport tests.helpers.gitrepos\n")
     assert "tests.transforms.test_pipeline" in imported_modules(probe)
     assert "tests.transforms.test_pipeline.go_source" in imported_modules(probe)
+
+
+# tests/<package>/ mirrors the packages; evaluation/ is the evaluation stage's (trainers/eval until it moves).
+TEST_FOLDERS = {"lake", "ingest", "transforms", "trainers", "evaluation", "exporters", "search", "cross_package"}
+
+
+def test_test_files_live_in_the_folder_of_their_package_and_helpers_hold_none():
+    tests = ROOT / "tests"
+    assert {p.name for p in tests.glob("*.py")} <= {"__init__.py", "conftest.py"}
+    for path in tests.rglob("test_*.py"):
+        top = path.relative_to(tests).parts[0]
+        assert top in TEST_FOLDERS, path.relative_to(ROOT)
+    assert not list((tests / "helpers").rglob("test_*.py"))
