@@ -28,6 +28,16 @@ MARKERS: tuple[str, ...] = (
     "<RESPONSE>",      # SFT: what it must produce (the loss is masked to this)
 )
 
+# What a sample is, by how much natural language it holds (sql/samples.sql picks one per sample; the trainer,
+# evaluation and search report per category). Defined here once: a test holds the SQL's literals to these.
+NAT, MIX, CODE = "NAT", "MIX", "CODE"
+CATEGORIES: tuple[str, ...] = (NAT, MIX, CODE)
+
+# The kinds of SFT pair (sql/sft_candidates.sql writes them; render_sft lays each one out the same way):
+# a commit's diff -> its message, and a pull request -> the reviewers' explanation.
+COMMIT_MESSAGE, PR_EXPLANATION = "commit_message", "pr_explanation"
+PAIR_KINDS: tuple[str, ...] = (COMMIT_MESSAGE, PR_EXPLANATION)
+
 # Tokens the tokenizer reserves beside the markers.
 PAD, UNK, BOS, EOS = "<pad>", "<unk>", "<s>", "</s>"
 

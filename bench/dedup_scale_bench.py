@@ -26,7 +26,7 @@ import random, sys
 from pathlib import Path
 import pyarrow as pa
 from lake import Lake
-from tests.lakefill import row
+from tests.helpers.lakefill import row
 goroot, lake_dir, n, copies = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 paths = sorted(p for p in (goroot / "src").rglob("*.go") if p.is_file())[:n]
 with Lake(lake_dir) as lk:

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.github.fetch import RepoCollector  # noqa: E402
 from lake import Lake  # noqa: E402
-from tests import github_fixtures as F  # noqa: E402
-from tests.github_server import FakeGitHub, client_for  # noqa: E402
+from tests.helpers import github_fixtures as F  # noqa: E402
+from tests.helpers.github_server import FakeGitHub, client_for  # noqa: E402
 
 
 def careful_rest(client, repo_id: str, patches: bool) -> dict:

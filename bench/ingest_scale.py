@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/ingest_scale.py [--repos 24] [--commits 40]
 
-The repositories are built locally with pygit2 (tests/gitrepos.py): no network. Each K runs on a fresh
+The repositories are built locally with pygit2 (tests/helpers/gitrepos.py): no network. Each K runs on a fresh
 lake (SQLite catalog), all K workers at once, timed from start to the last one's exit.
 """
 from __future__ import annotations
@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from lake import Lake  # noqa: E402
-from tests.gitrepos import build_repo, commit  # noqa: E402
+from tests.helpers.gitrepos import build_repo, commit  # noqa: E402
 
 
 def build(root: Path, n: int, commits: int) -> list[str]:

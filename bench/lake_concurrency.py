@@ -70,7 +70,7 @@ def main() -> None:
         Lake(sqlite).close()
         catalogs.append(("sqlite", sqlite, None))
         if not args.no_postgres:
-            from tests.pg import fresh_database
+            from tests.helpers.pg import fresh_database
             spec = fresh_database()
             Lake(spec, data_path=str(Path(tmp) / "pg-data")).close()
             catalogs.append(("postgres", spec, str(Path(tmp) / "pg-data")))

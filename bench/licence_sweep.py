@@ -23,7 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ingest.git.licence import NOASSERTION, _keys, _licence_files, match_text, references  # noqa: E402
-from tests.test_ingest_git_licence import _wheel_licences, cut_or_pad, mutate  # noqa: E402
+from tests.helpers.licence_texts import cut_or_pad, mutate, wheel_licences  # noqa: E402
 
 
 def previous_detector(base: str = "45fac3d"):
@@ -93,7 +93,7 @@ def main() -> None:
     print(f"{len(texts)} SPDX licence texts, {len(results) * len(texts)} matches in {elapsed:.1f} s "
           f"({1000 * elapsed / (len(results) * len(texts)):.0f} ms per text)")
     # real files nobody on the project wrote: the installed wheels' licence files, their declared licence the truth
-    wheels = _wheel_licences()
+    wheels = wheel_licences()
     for label, detector in (("this detector", lambda t: match_text(t).expression), ("previous detector", old)):
         got = [(spdx, detector(f.read_text(errors="replace"))) for _, spdx, f in wheels]
         right = sum(g == s for s, g in got)

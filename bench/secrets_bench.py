@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/secrets_bench.py [--stride N] [--goroot DIR]
 
-1. The labelled set (tests/secrets_cases.py): recall (a positive counts when its planted secret is gone after
+1. The labelled set (tests/helpers/secrets_cases.py): recall (a positive counts when its planted secret is gone after
    our redaction, or when detect-secrets reports anything in it) and false-redaction rate (a look-alike
    touched at all), for ours, detect-secrets with the audit's plugins (transforms/secrets_audit.py), and
    detect-secrets with every plugin (keyword and high-entropy included, its default).
@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from detect_secrets.core.scan import _process_line_based_plugins  # noqa: E402
 from detect_secrets.settings import default_settings  # noqa: E402
 
-from tests.secrets_cases import negatives, positives  # noqa: E402
+from tests.helpers.secrets_cases import negatives, positives  # noqa: E402
 from transforms import secrets  # noqa: E402
 from transforms.secrets_audit import detect_secrets_findings  # noqa: E402
 

@@ -157,7 +157,7 @@ def main() -> None:
     lake = args.lake
     if lake is None:
         from lake import Lake
-        from tests.test_trainers_corpus import build_go_lake
+        from tests.helpers.go_corpus import build_go_lake
         tmp = tempfile.TemporaryDirectory(prefix="train_bench_")
         lake = Path(tmp.name) / "lake"
         with Lake(lake) as lk:

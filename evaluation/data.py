@@ -6,10 +6,8 @@ from typing import Iterator
 
 from lake import Lake, LakeError
 from artifacts.held_out import held_out_go_files, held_out_prompt, test_repositories  # noqa: F401 (callers)
+from artifacts.grammar import CATEGORIES, PAIR_KINDS  # noqa: F401  (read as data.CATEGORIES by the runner)
 from evaluation.errors import EvalError
-
-CATEGORIES = ("NAT", "MIX", "CODE")
-PAIR_KINDS = ("commit_message", "pr_explanation")
 
 
 def _query(lake: Lake, sql: str, params: list) -> list[dict]:

@@ -7,7 +7,7 @@ or CONTROL. SentencePiece piece types and GGUF token types share their numbering
 User-defined pieces are matched differently by the two: SentencePiece matches them in the text after it
 has escaped spaces to "▁", llama.cpp in the raw text. So a marker spelled "<FILE▁path=" in the .model is
 written "<FILE path=" here; one spelled with a raw space can never match in SentencePiece, and is written
-UNUSED so that llama.cpp never emits it either (tests/test_exporters_gguf.py checks both agree).
+UNUSED so that llama.cpp never emits it either (tests/exporters/test_gguf.py checks both agree).
 """
 from __future__ import annotations
 

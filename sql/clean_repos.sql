@@ -5,7 +5,7 @@
 -- A repository enters the corpus only under an allowed licence: its root licence is an SPDX expression
 -- (license_scopes.terms holds its OR of ANDs), allowed when every licence of one alternative is in
 -- allowed_licenses (MIT AND GPL-3.0-only needs both, MIT OR GPL-3.0-only either); an excluded one keeps its
--- reason. `scopes` carries every path scope with its own decision: clean_files and gold_samples give each
+-- reason. `scopes` carries every path scope with its own decision: clean_files and samples give each
 -- file the scope with the longest prefix of its path (a repository without scope rows has one, its licence). repo_rank is the corpus-wide total order every duplicate decision uses:
 -- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit
 -- (the one ingest read from git, which --max-commits does not cut off; else the oldest in `commits`);

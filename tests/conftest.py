@@ -1,6 +1,8 @@
 import pytest
 
 from lake import Lake
+from tests.helpers.fit_runs import build_fit_lake
+from tests.helpers.held_out import fill_held_module
 
 
 @pytest.fixture
@@ -10,8 +12,21 @@ def lake(tmp_path):
         yield lk
 
 
+@pytest.fixture
+def held_lake(lake):
+    """`lake` with a held-out module in `files` (tests/helpers/held_out.py)."""
+    fill_held_module(lake)
+    return lake
+
+
+@pytest.fixture(scope="module")
+def fit_lake(tmp_path_factory):
+    """A lake for tiny trainer runs (tests/helpers/fit_runs.py), built once per test module."""
+    return build_fit_lake(tmp_path_factory.mktemp("fit") / "lake")
+
+
 @pytest.fixture(scope="session")
 def kit(tmp_path_factory):
-    """The exporter tests' tiny trained model, lake and shards (tests/test_exporters_kit.py), built once."""
-    from tests.test_exporters_kit import exporter_kit
+    """The exporter tests' tiny trained model, lake and shards (tests/helpers/exporter_kit.py), built once."""
+    from tests.helpers.exporter_kit import exporter_kit
     return exporter_kit(tmp_path_factory.mktemp("exporter_kit"))

@@ -7,11 +7,10 @@ import hashlib
 import lightning as L
 from torch.utils.data import DataLoader
 
-from artifacts.errors import ShardError, TokenizerError
 from artifacts.manifest import Manifest, read_manifest
 from artifacts.shard_format import ShardReader, verify
 from artifacts.tokenizer import Tokenizer
-from lake import Lake, LakeError
+from lake import Lake
 from artifacts.xz_baseline import xz_bits_per_byte
 from trainers.curriculum import Curriculum, Stage
 from trainers.errors import TrainerError

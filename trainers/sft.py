@@ -11,7 +11,6 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset
 
-from artifacts.errors import TokenizerError
 from artifacts.grammar import sft_parts
 from artifacts.tokenizer import load_tokenizer
 from trainers.data import _open_lake

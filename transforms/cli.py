@@ -4,10 +4,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from lake import Lake, LakeError
-from artifacts.errors import ArtifactError
 from transforms.audit import audit
-from transforms.errors import TransformError
 from transforms.funnel import format_funnel, funnel
 from transforms.pipeline import run
 from lake.options import add_lake_options, open_lake

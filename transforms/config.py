@@ -37,7 +37,7 @@ class TransformConfig:
     shingle_tokens: int = 5
     jaccard_threshold: float = 0.7
     minhash_seed: int = 1               # datasketch's default seed: signatures equal MinHash(num_perm=256)
-    # splits (sql/clean_splits.sql): bucket = hash(repo) % 100
+    # splits (sql/repo_splits.sql): bucket = hash(repo) % 100
     val_percent: int = 10
     test_percent: int = 10
     # The salt is chosen for the embedded corpus (python -m ingest goroot): golang/go, 90% of its bytes,

@@ -10,7 +10,7 @@ verified near duplicates (`cluster`).
 Signatures follow datasketch 2.0's default scheme, `affine32`: each 32-bit shingle hash is pre-mixed with the
 MurmurHash3 finalizer, then permutation k is `a_k * h + b_k mod 2**32` with datasketch's own (a, b) for the
 seed. For the same shingle hashes, `MinHasher.signatures` equals `datasketch.MinHash(num_perm, seed=seed,
-hashfunc=int).update_batch(hashes)` bit for bit (tests/test_transforms_dedup.py checks it on a sample).
+hashfunc=int).update_batch(hashes)` bit for bit (tests/transforms/test_dedup.py checks it on a sample).
 
 Why not datasketch itself: it hashes each shingle in a Python call and builds one (shingles x perms) temporary
 per document; here shingles are hashed in numpy from per-token hashes and permuted in cache-sized blocks

@@ -1,7 +1,7 @@
 """The document steps: rows of a source model -> serialised (artifacts/grammar.py), redacted text.
 
-`documents` turns sql/clean_document_sources.sql into the `documents` table; `sft` turns
-sql/clean_sft_sources.sql into `sft_candidates`. Both stream: one Arrow batch at a time.
+`documents` turns sql/documents.sql into the `documents` table; `sft_candidates` turns
+sql/sft_candidates.sql into `sft_candidates`. Both stream: one Arrow batch at a time.
 """
 from __future__ import annotations
 
@@ -89,7 +89,7 @@ def build_sft(lake, source, cfg: TransformConfig) -> dict:
     stats: Counter = Counter()
 
     def build(row: dict, stats: Counter) -> dict:
-        if row["kind"] == "pr_explanation":
+        if row["kind"] == grammar.PR_EXPLANATION:
             prompt = grammar.render_pull_prompt(row["title"], row["body"], row["paths"], row["diff"])
         else:
             prompt = grammar.render_change(row["paths"], row["diff"])

@@ -1,5 +1,5 @@
 """The audit's leakage checks: what a val or test sample may not share with a train sample, read back from the
-gold layer (sql/clean_document_sources.sql is what prevents it; this checks the output, apart from it)."""
+gold layer (sql/documents.sql is what prevents it; this checks the output, apart from it)."""
 from __future__ import annotations
 
 import hashlib

@@ -1,4 +1,4 @@
-"""The near-dedup step: files from sql/clean_dedup_candidates.sql -> near_dup_bands -> near_dup_clusters.
+"""The near-dedup step: files from sql/near_dedup.sql -> near_dup_bands -> near_dup_clusters.
 
 Out of core: what stays in this process is one small row per file (its key) and the candidate pairs.
 1. Signatures: worker processes shingle and sign bounded batches of files (at most `workers + 1` batches in

@@ -7,8 +7,6 @@ from collections import defaultdict
 
 from lake.options import add_lake_options, open_lake
 from transforms.packer import PackConfig, pack, verify_shards
-from artifacts.errors import ArtifactError
-from transforms.errors import TransformError
 
 
 def parser(command: str = "pack") -> argparse.ArgumentParser:

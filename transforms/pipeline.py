@@ -8,66 +8,33 @@ the same fingerprint and its output tables are still at the snapshots that run l
 from __future__ import annotations
 
 import hashlib
-import inspect
 import json
-import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Callable
 
 import duckdb
 
 from lake import Lake, LakeError
 from lake.inspect import table_versions
-from transforms import documents, models, near_dedup
+from transforms import dag, documents, near_dedup
 from transforms.config import TransformConfig
+from transforms.dag import PythonStep, Step
 from transforms.errors import TransformError
 
 
-@dataclass(frozen=True)
-class Step:
-    name: str
-    model: models.Model                       # the SQL it materialises, or the source its Python function reads
-    writes: tuple[str, ...]
-    python: Callable | None = None            # fn(lake, source(batch_rows) -> Arrow reader, cfg) -> stats dict
-    reads: tuple[str, ...] = field(default=())
-
-    @property
-    def inputs(self) -> tuple[str, ...]:
-        return tuple(sorted(set(self.model.reads) | set(self.reads)))
-
-    def code(self) -> str:
-        extra = inspect.getsource(sys.modules[self.python.__module__]) if self.python else ""
-        return self.model.sql + extra
+# The Python steps, one line each: name (its source is sql/NAME.sql, `-- feeds: NAME`), tables written, function.
+PYTHON_STEPS = (
+    PythonStep("near_dedup", ("near_dup_bands", "near_dup_clusters"), near_dedup.run),
+    PythonStep("documents", ("documents",), documents.build_documents),
+    PythonStep("sft_candidates", ("sft_candidates",), documents.build_sft),
+)
 
 
-def _sql_step(name: str) -> Step:
-    m = models.load(name)
-    return Step(name, m, (m.writes,))
-
-
-def _python_step(name: str, source: str, writes: tuple[str, ...], fn: Callable) -> Step:
-    m = models.load(source)
-    if m.feeds != name:
-        raise TransformError(f"sql/{source}.sql feeds {m.feeds!r}, not step {name!r}")
-    return Step(name, m, writes, fn)
-
-
-def steps() -> list[Step]:
-    """The pipeline, in dependency order (each step reads only tables written above it, or raw ones)."""
-    return [
-        _sql_step("clean_repos"),
-        _sql_step("clean_splits"),
-        _sql_step("clean_files"),
-        _sql_step("clean_exact_dedup"),
-        _python_step("near_dedup", "clean_dedup_candidates", ("near_dup_bands", "near_dup_clusters"), near_dedup.run),
-        _sql_step("clean_commit_filter"),
-        _sql_step("clean_pulls"),
-        _python_step("documents", "clean_document_sources", ("documents",), documents.build_documents),
-        _python_step("sft", "clean_sft_sources", ("sft_candidates",), documents.build_sft),
-        _sql_step("gold_samples"),
-        _sql_step("gold_sft_pairs"),
-    ]
+def steps(sql_dir: Path | None = None) -> list[Step]:
+    """The pipeline, in the order derived from what each step reads and writes (transforms/dag.py)."""
+    return dag.order(dag.declared_steps(PYTHON_STEPS, sql_dir))
 
 
 # -- change tracking ------------------------------------------------------------------------------------
@@ -142,10 +109,9 @@ def run(lake: Lake, cfg: TransformConfig | None = None, only: str | None = None,
     cfg = cfg or TransformConfig()
     plan = steps()
     if only is not None:
-        names = {s.name for s in plan} | {s.model.name for s in plan}
-        if only not in names:
+        if only not in {s.name for s in plan}:
             raise TransformError(f"no step or model {only!r}; steps: {', '.join(s.name for s in plan)}")
-        plan = [s for s in plan if only in (s.name, s.model.name)]
+        plan = [s for s in plan if s.name == only]
     if not dry_run:
         seed_licenses(lake, cfg)
     snapshot = lake.snapshot()
@@ -171,13 +137,14 @@ def run(lake: Lake, cfg: TransformConfig | None = None, only: str | None = None,
                 reports.append(StepReport(step.name, "skipped", "unchanged since its last run"))
                 echo(f"{'skipped':10} {step.name:22} unchanged since its last run")
                 continue
-            reports.append(_run_step(lake, step, cfg, fp, variables, echo))
+            reports.append(_run_step(lake, step, cfg, fp, variables, versions, echo))
             total.rows += reports[-1].stats.get("rows", 0)
         total.stats = {r.name: r.action for r in reports}
     return reports
 
 
-def _run_step(lake: Lake, step: Step, cfg: TransformConfig, fp: str, variables: dict, echo) -> StepReport:
+def _run_step(lake: Lake, step: Step, cfg: TransformConfig, fp: str, variables: dict, before: dict[str, int],
+              echo) -> StepReport:
     t0 = time.monotonic()
     with lake.run(f"transforms {step.name}", {"fingerprint": fp}) as rec:
         try:
@@ -188,6 +155,11 @@ def _run_step(lake: Lake, step: Step, cfg: TransformConfig, fp: str, variables: 
         except (LakeError, duckdb.Error) as e:
             raise TransformError(f"step {step.name}: {str(e).splitlines()[0]}") from None
         versions = table_versions(lake)
+        # A step that changed a table it does not declare would hide an edge of the DAG from the order.
+        undeclared = sorted(t for t, v in versions.items()
+                            if v != before.get(t, -1) and t not in step.writes and t != "runs")
+        if undeclared:
+            raise TransformError(f"step {step.name} wrote {', '.join(undeclared)}, which it does not declare")
         rec.rows = max(int(stats.get("rows", 0)), 0)
         rec.stats = {"fingerprint": fp, "outputs": {t: versions.get(t, -1) for t in step.writes},
                      "seconds": round(time.monotonic() - t0, 2), **stats}

@@ -8,7 +8,7 @@ hundred (bench/secrets_bench.py prints how many), so an audit with them could ne
 
 Speed: detect-secrets runs every plugin on every line through keyword-argument injection (about 0.06 MB/s
 here). Lines go to it only where one of its plugins' own regexes matches (searched once over the whole
-text); tests/test_transforms_secrets_audit.py checks that this prefilter loses no finding on the labelled set.
+text); tests/transforms/test_secrets_audit.py checks that this prefilter loses no finding on the labelled set.
 """
 from __future__ import annotations
 

@@ -25,11 +25,9 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterator
 
 import pyarrow as pa
 import pyarrow.parquet as pq

@@ -5,9 +5,6 @@ import argparse
 import json
 import time
 
-from lake import Lake, LakeError
-from artifacts.errors import ArtifactError
-from transforms.errors import TransformError
 from lake.options import add_lake_options, open_lake
 from transforms.tokenizer import train_tokenizer
 

@@ -1,6 +1,6 @@
 """Write a git tree from a flat {path: (oid, filemode)} mapping with pygit2's TreeBuilder.
 
-Used to turn plain directories (the Go distribution) into repositories and by tests/gitrepos.py.
+Used to turn plain directories (the Go distribution) into repositories and by tests/helpers/gitrepos.py.
 """
 from __future__ import annotations
 
