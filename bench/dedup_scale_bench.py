@@ -51,7 +51,7 @@ from transforms import near_dedup
 from transforms.config import TransformConfig
 with Lake(sys.argv[1]) as lk:
     def source(rows):
-        return lk.con.cursor().execute("SELECT repo_id, path, size, content FROM lake.files "
+        return lk.con.cursor().execute("SELECT repo_id, path, size FROM lake.files "
                                        "ORDER BY repo_id, path").to_arrow_reader(rows)
     t0 = time.perf_counter()
     stats = near_dedup.run(lk, source, TransformConfig(), workers=int(sys.argv[2]))
