@@ -281,8 +281,8 @@ def test_audit_finds_a_held_out_sft_pair_repeating_a_train_patch(corpus, capsys)
     assert cli(["audit", "--lake", str(lake.root)]) == 0  # the real output: no pair leaks
     capsys.readouterr()
     train = q(lake, "SELECT * FROM sft_pairs WHERE split = 'train' AND contains(prompt, '<DIFF>') LIMIT 1")[0]
-    # the same change with trailing blanks, held out in another repository (a cherry-pick or a backport)
-    moved = dict(train, pair_id="cherry", split="test", repo_id="elsewhere/x", prompt="\n".join(line + "  " for line in train["prompt"].split("\n")))
+    # the same change with trailing blanks on its changed lines, held out in another repository (a cherry-pick or a backport)
+    moved = dict(train, pair_id="cherry", split="test", repo_id="elsewhere/x", prompt="\n".join(line + "  " if line.startswith(("+", "-")) else line for line in train["prompt"].split("\n")))
     assert moved["prompt"] != train["prompt"]
     lake.write("sft_pairs", [moved], mode="append")
     try:
