@@ -4,7 +4,9 @@
 
 The corpus: the first N Go files of GOROOT (1x), and the same repeated `scale` times, each copy with about
 2% of its lines replaced at random (8x: every file has near duplicates, so candidates and verification grow
-with it too). Each corpus goes into a fresh lake as `files` (one process); then `transforms.near_dedup.run`
+with it too). Each copy is stored as repositories of 125 files, as a real corpus is many repositories: DuckDB
+reads one Parquet row group (one repository's files) per thread, so a single-repository 1x would keep one
+thread's row group in memory where every larger corpus keeps one per thread. Each corpus goes into a fresh lake as `files` (one process); then `transforms.near_dedup.run`
 (signatures into near_dup_bands, candidates by DuckDB, exact verification of re-read texts) runs in a
 second process that reports its own peak RSS. Prints both peaks and the ratio (target: within 20%).
 """
@@ -28,6 +30,7 @@ import pyarrow as pa
 from lake import Lake
 from tests.helpers.lakefill import row
 goroot, lake_dir, n, copies = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+REPO_FILES = 125
 paths = sorted(p for p in (goroot / "src").rglob("*.go") if p.is_file())[:n]
 with Lake(lake_dir) as lk:
     for c in range(copies):
@@ -39,7 +42,8 @@ with Lake(lake_dir) as lk:
                 for i in rng.sample(range(len(lines)), max(1, len(lines) // 50)):
                     lines[i] = f"var edit{rng.randrange(1 << 30)} = {rng.randrange(1 << 30)}"
             text = "\\n".join(lines)
-            rows.append(row("files", repo_id=f"copy/{c:02d}", path=p.relative_to(goroot).as_posix(), size=len(text),
+            repo = f"copy/{c:02d}-{len(rows) // REPO_FILES:03d}"  # many repositories, as a real corpus has
+            rows.append(row("files", repo_id=repo, path=p.relative_to(goroot).as_posix(), size=len(text),
                             language="Go", content=text))
         lk.write("files", pa.Table.from_pylist(rows), mode="append")
 """
@@ -51,7 +55,7 @@ from transforms import near_dedup
 from transforms.config import TransformConfig
 with Lake(sys.argv[1]) as lk:
     def source(rows):
-        return lk.con.cursor().execute("SELECT repo_id, path, size, content FROM lake.files "
+        return lk.con.cursor().execute("SELECT repo_id, path, size FROM lake.files "
                                        "ORDER BY repo_id, path").to_arrow_reader(rows)
     t0 = time.perf_counter()
     stats = near_dedup.run(lk, source, TransformConfig(), workers=int(sys.argv[2]))

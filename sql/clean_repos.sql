@@ -8,10 +8,12 @@
 -- reason. `scopes` carries every path scope with its own decision: clean_files and samples give each
 -- file the scope with the longest prefix of its path (a repository without scope rows has one, its licence). repo_rank is the corpus-wide total order every duplicate decision uses:
 -- licence preference, then stars, then recency, then name. Forks are repositories sharing a root commit
--- (the one ingest read from git, which --max-commits does not cut off; else the oldest in `commits`);
--- each names the highest-ranked repository of its group in fork_of.
+-- (the one ingest read from git, which --max-commits does not cut off; else the oldest in `commits`), and
+-- a repository GitHub names as the fork of another (github_repos.parent) joins its parent's group even when
+-- they share no root commit (a fork re-rooted, or cloned without history); each names the highest-ranked
+-- repository of its group in fork_of.
 WITH github AS (  -- github_repos is keyed by github_id: keep one row per full name, the newest fetch
-    SELECT repo_id, stars, pushed_at
+    SELECT repo_id, stars, pushed_at, parent
     FROM github_repos
     QUALIFY row_number() OVER (PARTITION BY repo_id ORDER BY fetched_at DESC NULLS LAST, github_id) = 1
 ),
@@ -62,7 +64,8 @@ licensed AS (
         coalesce(path_scopes, [{'prefix': '', 'license': r.license, 'allowed': a.spdx_id IS NOT NULL}]) AS scopes,
         coalesce(g.stars, 0) AS stars,
         coalesce(g.pushed_at, c.committed_at) AS pushed_at,
-        coalesce(r.root_commit, rc.root) AS root
+        coalesce(r.root_commit, rc.root) AS root,
+        g.parent
     FROM repos AS r
     LEFT JOIN allowed_licenses AS a ON a.spdx_id = r.license
     LEFT JOIN path_scopes USING (repo_id)
@@ -71,18 +74,21 @@ licensed AS (
     LEFT JOIN root_commit AS rc USING (repo_id)
 ),
 
+grouped AS (  -- the fork group: the GitHub parent's (when ingested), else its own; by root commit when known
+    SELECT l.*, coalesce(p.root, p.repo_id, l.root, l.repo_id) AS fork_group
+    FROM licensed AS l
+    LEFT JOIN licensed AS p ON p.repo_id = l.parent AND p.repo_id <> l.repo_id
+),
+
 ranked AS (
     SELECT
         *,
         row_number() OVER (ORDER BY license_preference, stars DESC, pushed_at DESC NULLS LAST, name, repo_id)
             AS repo_rank
-    FROM licensed
+    FROM grouped
 )
 
 SELECT
     repo_id, name, license, allowed, exclude_reason, license_preference, scopes, stars, pushed_at, repo_rank,
-    CASE
-        WHEN root IS NULL THEN repo_id
-        ELSE first_value(repo_id) OVER (PARTITION BY root ORDER BY repo_rank)
-    END AS fork_of
+    first_value(repo_id) OVER (PARTITION BY fork_group ORDER BY repo_rank) AS fork_of
 FROM ranked

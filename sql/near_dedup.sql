@@ -3,8 +3,9 @@
 -- feeds: near_dedup (MinHash LSH in transforms/near_dedup.py)
 --
 -- The files near dedup compares: clean, and the kept copy of their content hash, in the total order
--- (repository rank, then path) that picks each cluster's representative.
-SELECT c.repo_id, c.path, c.size, f.content
+-- (repository rank, then path) that picks each cluster's representative. Keys only: the step reads the
+-- texts itself, unsorted (a sort over them would hold the whole corpus).
+SELECT c.repo_id, c.path, c.size
 FROM clean_files AS c
 JOIN clean_repos AS r USING (repo_id)
 JOIN files AS f USING (repo_id, path)

@@ -1,4 +1,4 @@
-"""python -m transforms {run,funnel,audit,tokenizer,pack} ...: each step family owns its CLI module."""
+"""python -m transforms {run,funnel,audit,tokenizer,pack,near-dedup} ...: each step family owns its CLI module."""
 import sys
 
 from lake.edge import run_cli
@@ -10,6 +10,7 @@ COMMANDS = {
     "audit": "transforms.cli",
     "tokenizer": "transforms.tokenizer_cli",
     "pack": "transforms.pack_cli",
+    "near-dedup": "transforms.near_dedup_cli",
 }
 
 

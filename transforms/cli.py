@@ -17,6 +17,7 @@ def parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--only", metavar="MODEL", help="run one step or SQL model (even if up to date)")
         p.add_argument("--dry-run", action="store_true", help="say what would run or be skipped, change nothing")
         p.add_argument("--force", action="store_true", help="run every step, changed or not")
+        p.add_argument("--before", metavar="STEP", help="run only the steps before STEP (e.g. near_dedup)")
     return p
 
 
@@ -26,7 +27,7 @@ def main(argv: list[str]) -> int:
     with open_lake(args, create=False) as lake:  # a missing lake is an error, not a new empty one
         lake.ensure_tables()
         if command == "run":
-            run(lake, only=args.only, dry_run=args.dry_run, force=args.force, echo=print)
+            run(lake, only=args.only, dry_run=args.dry_run, force=args.force, echo=print, before=args.before)
             return 0
         if command == "funnel":
             print(format_funnel(*funnel(lake)))

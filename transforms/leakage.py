@@ -7,7 +7,8 @@ import re
 from collections import defaultdict
 
 # A sample touches the near-dup clusters of its own files: a file sample its cluster, a commit or PR the
-# clusters of the paths it changed, a structure listing those of the paths it lists. A cluster touched from two
+# clusters of the paths it changed, a structure listing those of the paths it lists; an SFT pair (sft_pairs)
+# the clusters of its commit's or PR's paths, as a sample of the same commit or PR would. A cluster touched from two
 # splits is a leak. Only clusters with members in two splits can be (a sample touches its own repository's
 # files), so those are found first: the text search of the listings stays small.
 CLUSTERS_ACROSS_SPLITS = """
@@ -22,16 +23,21 @@ CLUSTERS_ACROSS_SPLITS = """
         WHERE cluster_id IN (SELECT cluster_id FROM file_clusters JOIN repo_splits USING (repo_id)
                              GROUP BY cluster_id HAVING count(DISTINCT split) > 1)
     ),
+    changes AS (  -- samples and SFT pairs made of a commit or a pull request
+        SELECT split, sample_id, source_table, repo_id, "commit", pr_number FROM samples
+        UNION ALL
+        SELECT split, 'sft ' || pair_id, source_table, repo_id, "commit", pr_number FROM sft_pairs
+    ),
     touched AS (
         SELECT split, sample_id, near_dup_cluster AS cluster_id FROM samples WHERE near_dup_cluster IS NOT NULL
         UNION ALL
         SELECT s.split, s.sample_id, f.cluster_id
-        FROM samples AS s
+        FROM changes AS s
         JOIN commits AS c ON s.source_table = 'commits' AND c.repo_id = s.repo_id AND c.commit_id = s."commit"
         JOIN spread AS f ON f.repo_id = s.repo_id AND list_contains(list_transform(c.changes, x -> x.path), f.path)
         UNION ALL
         SELECT s.split, s.sample_id, f.cluster_id
-        FROM samples AS s
+        FROM changes AS s
         JOIN clean_pulls AS p ON s.source_table IN ('git_pulls', 'github_pulls') AND p.repo_id = s.repo_id
             AND p.number = s.pr_number
         JOIN spread AS f ON f.repo_id = s.repo_id AND list_contains(p.paths, f.path)
@@ -66,7 +72,10 @@ def patch_id(text: str) -> str | None:
 def offenders(lake) -> list[str]:
     out = [f"near-duplicate cluster in two splits: {row[0]}" for row in lake.con.execute(CLUSTERS_ACROSS_SPLITS).fetchall()]
     by_patch: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
-    for batch in lake.stream("SELECT sample_id, split, text FROM samples WHERE contains(text, '<DIFF>')", batch_rows=2_000):
+    # samples and SFT pairs (a diff prompt) together: a held-out pair may not repeat a train sample's patch either
+    for batch in lake.stream("SELECT sample_id, split, text FROM samples WHERE contains(text, '<DIFF>') UNION ALL "
+                             "SELECT 'sft ' || pair_id, split, prompt FROM sft_pairs WHERE contains(prompt, '<DIFF>')",
+                             batch_rows=2_000):
         for row in batch.to_pylist():
             pid = patch_id(row["text"])
             if pid:

@@ -1,12 +1,21 @@
 """The near-dedup step: files from sql/near_dedup.sql -> near_dup_bands -> near_dup_clusters.
 
-Out of core: what stays in this process is one small row per file (its key) and the candidate pairs.
-1. Signatures: worker processes shingle and sign bounded batches of files (at most `workers + 1` batches in
-   flight); each file's LSH band hashes stream into the lake table `near_dup_bands` in one commit.
-2. Candidates: DuckDB self-joins `near_dup_bands` on (band, bucket), spilling to disk when it must.
-3. Verification: only the candidates' texts are read again (from `files`), a bounded block of documents at a
-   time, and each candidate pair is counted exactly.
-4. Clusters around representatives in the corpus-wide rank order (transforms/dedup.py).
+Out of core: what this process holds is bounded by a batch, whatever the corpus.
+1. Documents: the source's keys (repository, path, size; never the text) are numbered in the source's order,
+   the corpus-wide rank order, into an in-memory DuckDB table (`DOCS`); a digest of that list ties every share
+   of the work to one list.
+2. Signatures: the texts of a share of the documents stream from `files` unsorted (a sort over the texts would
+   hold them all); worker processes shingle and sign batches bounded by files and bytes (at most `workers + 1`
+   in flight), and each batch's LSH band hashes stream into the lake table `near_dup_bands`.
+3. Candidates: DuckDB self-joins `near_dup_bands` on (band, bucket), spilling to disk when it must.
+4. Verification: only the candidates' texts are read again, a bounded block of documents at a time, and each
+   candidate pair is counted exactly.
+5. Clusters around representatives, in rank order (transforms/dedup.py), from the verified pairs only.
+
+Steps 1-2 run as `share` I of K (`--worker I/K`): a document belongs to the share picked by a stable hash of
+its key, so K processes on K machines sign disjoint parts of one shared lake; `near_dup_shares` records each
+committed share with the digest of the document list it saw. Steps 3-5 (`finish`) refuse to run while a share
+of the current list is missing.
 """
 from __future__ import annotations
 
@@ -14,20 +23,26 @@ import hashlib
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from datetime import datetime, timezone
 
 import numpy as np
 import pyarrow as pa
 from tqdm import tqdm
 
+from lake import Write, retry_on_conflict
 from transforms import dedup
 from transforms.config import TransformConfig
+from transforms.errors import TransformError
 
 BATCH_FILES = 2_000     # files per signature batch (and at most per block of re-read candidate texts)
+BATCH_BYTES = 4 << 20   # text per signature batch: its shingles and signatures peak at about 10x this
 BLOCK_BYTES = 8 << 20   # text per block of re-read candidate texts: below a signature batch's peak
+DOCS = "memory.main.near_dup_docs"  # this process's numbered document keys (every cursor of the lake sees it)
 _BUCKET_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                         0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
                        dtype=np.uint64)
-BANDS_SCHEMA = pa.schema([("doc", pa.int64()), ("band", pa.int16()), ("bucket", pa.int64())])
+BANDS_SCHEMA = pa.schema([("doc", pa.int64()), ("band", pa.int16()), ("bucket", pa.int64()),
+                          ("share", pa.int32()), ("shares", pa.int32())])
 
 _worker: dict = {}
 
@@ -50,17 +65,14 @@ def band_buckets(signatures: np.ndarray, bands: int, rows: int) -> np.ndarray:
     return h.view(np.int64)
 
 
-def sign_batch(first_doc: int, texts: list[str], bands: int, rows: int) -> pa.Table:
-    """A worker's job: the band rows of one batch of files (none for a file without shingles)."""
+def sign_batch(docs: list[int], texts: list[str], bands: int, rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """A worker's job: (documents with shingles, their (documents, bands) bucket hashes) of one batch."""
     if not _worker:
         raise RuntimeError("sign_batch runs in a worker started with _init")
     hashes = [_worker["hasher"](t) for t in texts]
-    buckets = band_buckets(_worker["minhasher"].signatures(hashes), bands, rows)
-    docs = first_doc + np.flatnonzero([len(h) > 0 for h in hashes])
-    buckets = buckets[docs - first_doc]
-    return pa.table({"doc": np.repeat(docs, bands).astype(np.int64),
-                     "band": np.tile(np.arange(bands, dtype=np.int16), len(docs)),
-                     "bucket": buckets.ravel()}, schema=BANDS_SCHEMA)
+    signed = np.flatnonzero([len(h) > 0 for h in hashes])
+    buckets = band_buckets(_worker["minhasher"].signatures([hashes[i] for i in signed]), bands, rows)
+    return np.asarray(docs, dtype=np.int64)[signed], buckets
 
 
 class _InProcess:
@@ -78,44 +90,146 @@ class _InProcess:
         return done
 
 
-def _band_stream(source, cfg: TransformConfig, keys: list, workers: int, bands: int, rows: int):
-    """near_dup_bands rows as an Arrow stream, in document order; fills `keys` (repo_id, path, size) as it goes."""
+def batches(reader, max_files: int = BATCH_FILES, max_bytes: int = BATCH_BYTES):
+    """(docs, texts) lists from an Arrow stream of (doc, content), each at most `max_files` files and about
+    `max_bytes` of text (a longer file is a batch of its own)."""
+    docs: list[int] = []
+    texts: list[str] = []
+    held = 0
+    for b in reader:
+        for d, t in zip(b.column("doc").to_pylist(), b.column("content").to_pylist()):
+            t = t or ""
+            if docs and (len(docs) >= max_files or held + len(t) > max_bytes):
+                yield docs, texts
+                docs, texts, held = [], [], 0
+            docs.append(d)
+            texts.append(t)
+            held += len(t)
+    if docs:
+        yield docs, texts
+
+
+def band_stream(texts, cfg: TransformConfig, workers: int, share: int = 1, shares: int = 1, bar=None):
+    """near_dup_bands rows of the (docs, texts) batches `texts`, as an Arrow stream (in the batches' order)."""
+    bands, rows = dedup.recall_lsh_params(cfg.jaccard_threshold, cfg.num_perm)
     init = (cfg.shingle_tokens, cfg.num_perm, cfg.minhash_seed)
 
-    def batches():
+    def table(job: Future) -> pa.RecordBatch:
+        docs, buckets = job.result()
+        n = len(docs)
+        return pa.RecordBatch.from_pydict({
+            "doc": np.repeat(docs, bands), "band": np.tile(np.arange(bands, dtype=np.int16), n),
+            "bucket": buckets.ravel(), "share": np.full(n * bands, share, np.int32),
+            "shares": np.full(n * bands, shares, np.int32)}, schema=BANDS_SCHEMA)
+
+    def signed():
         if workers > 1:  # spawned: DuckDB's threads make fork unsafe
             pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init,
                                        initargs=init)
         else:
             _init(*init)
             pool = _InProcess()
-        with pool, tqdm(desc="near dedup: signatures", unit=" files", leave=False) as bar:
+        with pool:
             pending = []
-            for batch in source(BATCH_FILES):
-                keys.extend(zip(batch.column("repo_id").to_pylist(), batch.column("path").to_pylist(),
-                                batch.column("size").to_pylist()))
-                pending.append((batch.num_rows, pool.submit(sign_batch, len(keys) - batch.num_rows,
-                                                            batch.column("content").to_pylist(), bands, rows)))
+            for docs, batch in texts:
+                pending.append((len(docs), pool.submit(sign_batch, docs, batch, bands, rows)))
                 while len(pending) > workers:  # bounded: texts of at most workers + 1 batches in memory
                     n, job = pending.pop(0)
-                    yield from job.result().to_batches()
-                    bar.update(n)
+                    yield table(job)
+                    if bar is not None:
+                        bar.update(n)
             for n, job in pending:
-                yield from job.result().to_batches()
-                bar.update(n)
+                yield table(job)
+                if bar is not None:
+                    bar.update(n)
 
-    return pa.RecordBatchReader.from_batches(BANDS_SCHEMA, batches())
+    return pa.RecordBatchReader.from_batches(BANDS_SCHEMA, signed())
 
 
-def _texts(lake, keys: list, docs: np.ndarray) -> dict[int, str]:
-    """The content of documents `docs` (indexes into keys), read again from `files`. A filter on the block's
-    repositories and paths, not a join: DuckDB may build a join's hash table from `files`, every content in it."""
-    wanted = {(keys[d][0], keys[d][1]): int(d) for d in docs}
+def share_of(repo_ids: list[str], paths: list[str], shares: int) -> np.ndarray:
+    """The share (1..shares) of each document: a stable hash of its key, the same on every machine."""
+    return np.array([int.from_bytes(hashlib.sha256(f"{r}\0{p}".encode("utf-8", "surrogatepass")).digest()[:8],
+                                    "big") % shares + 1 for r, p in zip(repo_ids, paths)], dtype=np.int32)
+
+
+def number_documents(lake, source, shares: int = 1) -> tuple[int, str]:
+    """Fill `DOCS` (doc, repo_id, path, size, share) from the source's keys in its order: (documents, digest)."""
+    con = lake.con
+    con.execute(f"CREATE OR REPLACE TABLE {DOCS} (doc BIGINT, repo_id VARCHAR, path VARCHAR, size BIGINT, "
+                "share INTEGER)")
+    digest = hashlib.sha256()
+    n = 0
+    for batch in source(50_000):
+        repos, paths = batch.column("repo_id").to_pylist(), batch.column("path").to_pylist()
+        sizes = batch.column("size")
+        digest.update("\n".join(f"{r}\0{p}\0{s}" for r, p, s in zip(repos, paths, sizes.to_pylist()))
+                      .encode("utf-8", "surrogatepass") + b"\n")
+        keys = pa.table({"doc": np.arange(n, n + batch.num_rows, dtype=np.int64), "repo_id": batch.column("repo_id"),
+                         "path": batch.column("path"), "size": sizes.cast(pa.int64()),
+                         "share": share_of(repos, paths, shares)})
+        con.register("__near_dup_keys", keys)
+        try:
+            con.execute(f"INSERT INTO {DOCS} SELECT * FROM __near_dup_keys")
+        finally:
+            con.unregister("__near_dup_keys")
+        n += batch.num_rows
+    return n, digest.hexdigest()[:32]
+
+
+def _contents(lake, share: int, batch_rows: int = 256) -> pa.RecordBatchReader:
+    """(doc, content) of one share's documents, in no particular order: no sort holds the texts. The join
+    builds on the documents' keys (DuckDB builds on the side it estimates smaller: `files` is never smaller)."""
+    cur = lake.con.cursor()
+    return cur.execute(f"SELECT d.doc, f.content FROM lake.files AS f JOIN {DOCS} AS d USING (repo_id, path) "
+                       "WHERE d.share = ?", [share]).to_arrow_reader(batch_rows)
+
+
+def sign_share(lake, cfg: TransformConfig, share: int, shares: int, digest: str, documents: int,
+               workers: int) -> int:
+    """Sign share `share` of `shares` of the numbered documents and commit its band rows with its share record
+    (after removing that share's earlier ones). Returns the documents signed.
+
+    Two commits: the removal (a delete, retried on conflict like any write), then the rows and the record
+    appended together, so a share is recorded only with all its bands. Appends do not conflict with the other
+    shares' appends; a lost conflict signs the share again."""
+    n = lake.con.execute(f"SELECT count(*) FROM {DOCS} WHERE share = ?", [share]).fetchone()[0]
+    label = f"near dedup: signatures {share}/{shares}" if shares > 1 else "near dedup: signatures"
+    if shares == 1:  # the whole list: every earlier share, of any K, is stale
+        lake.commit([Write("near_dup_bands", None, mode="overwrite"), Write("near_dup_shares", None, mode="overwrite")])
+    else:
+        scope = [{"share": share, "shares": shares}]
+        lake.commit([Write("near_dup_bands", None, scope=scope), Write("near_dup_shares", None, scope=scope)])
+
+    def signed() -> int:
+        with tqdm(total=n, desc=label, unit=" files", leave=False) as bar:
+            rows = band_stream(batches(_contents(lake, share)), cfg, workers, share, shares, bar)
+            record = {"share": share, "shares": shares, "documents_digest": digest, "documents": documents,
+                      "signed": n, "committed_at": datetime.now(timezone.utc)}
+            return lake.commit([Write("near_dup_bands", rows, mode="append"),
+                                Write("near_dup_shares", [record], mode="append")])
+
+    retry_on_conflict(signed)
+    return n
+
+
+def missing_shares(lake, shares: int, digest: str) -> list[str]:
+    """The shares of `shares` with no committed record for the document list `digest`."""
+    done = {r[0] for r in lake.con.execute("SELECT share FROM near_dup_shares WHERE shares = ? AND documents_digest = ?",
+                                           [shares, digest]).fetchall()}
+    return [f"{i}/{shares}" for i in range(1, shares + 1) if i not in done]
+
+
+def _texts(lake, docs: np.ndarray) -> dict[int, str]:
+    """The content of documents `docs`, read again from `files`. A filter on the block's repositories and
+    paths, not a join: DuckDB may build a join's hash table from `files`, every content in it."""
+    keys = lake.con.execute(f"SELECT repo_id, path, doc FROM {DOCS} WHERE list_contains(?, doc)",
+                            [docs.tolist()]).fetchall()
+    wanted = {(r, p): int(d) for r, p, d in keys}
     repos, paths = sorted({r for r, _ in wanted}), sorted({p for _, p in wanted})
-    got = lake.con.execute("SELECT repo_id, path, content FROM files WHERE list_contains(?, repo_id) "
+    got = lake.con.execute("SELECT repo_id, path, content FROM lake.files WHERE list_contains(?, repo_id) "
                            "AND list_contains(?, path)", [repos, paths]).to_arrow_table()
-    return {wanted[k]: c for k, c in zip(zip(got.column("repo_id").to_pylist(), got.column("path").to_pylist()),
-                                         got.column("content").to_pylist()) if k in wanted}
+    return {wanted[k]: c or "" for k, c in zip(zip(got.column("repo_id").to_pylist(), got.column("path").to_pylist()),
+                                               got.column("content").to_pylist()) if k in wanted}
 
 
 def verify_pairs(candidates: np.ndarray, read_texts, cfg: TransformConfig, block_docs: int = BATCH_FILES,
@@ -148,25 +262,43 @@ def verify_pairs(candidates: np.ndarray, read_texts, cfg: TransformConfig, block
     return np.concatenate(keep) if keep else np.empty((0, 2), np.int64)
 
 
-def run(lake, source, cfg: TransformConfig, workers: int | None = None) -> dict:
-    workers = workers or max(1, min(4, (os.cpu_count() or 2) - 1))
-    bands, rows = dedup.recall_lsh_params(cfg.jaccard_threshold, cfg.num_perm)
-    keys: list[tuple[str, str, int]] = []
-    lake.write("near_dup_bands", _band_stream(source, cfg, keys, workers, bands, rows), mode="overwrite")
-    candidates = dedup.bucket_pairs(lake.con, "near_dup_bands")
-    similar = verify_pairs(candidates, lambda docs: _texts(lake, keys, docs), cfg,
-                           sizes=np.array([k[2] or 0 for k in keys], dtype=np.int64))
-    # the source is ordered by the total order, so a document's index is its rank
-    n = len(keys)
-    clusters = dedup.cluster(n, similar, np.arange(n))
+def finish(lake, cfg: TransformConfig, documents: int, shares: int, digest: str) -> dict:
+    """Candidates, exact verification and clusters over the committed bands of `shares` shares of the
+    numbered documents; writes near_dup_clusters. Refuses while a share is missing."""
+    missing = missing_shares(lake, shares, digest)
+    if missing:
+        raise TransformError(f"near dedup: worker share(s) {', '.join(missing)} not committed for the current "
+                             f"document list (run `python -m transforms near-dedup --worker I/{shares}` for each)")
+    lake.con.execute("CREATE OR REPLACE TEMP VIEW __near_dup_share_bands AS "
+                     f"SELECT doc, band, bucket FROM lake.near_dup_bands WHERE shares = {int(shares)}")
+    candidates = dedup.bucket_pairs(lake.con, "__near_dup_share_bands")
+    sizes = lake.con.execute(f"SELECT coalesce(size, 0) AS size FROM {DOCS} ORDER BY doc").fetchnumpy()["size"]
+    similar = verify_pairs(candidates, lambda docs: _texts(lake, docs), cfg, sizes=sizes.astype(np.int64))
+    # documents are numbered in the total order, so a document's index is its rank
+    clusters = dedup.cluster(documents, similar, np.arange(documents))
     rep = clusters.representative
-    cluster_ids = [hashlib.sha256(f"{keys[r][0]}\0{keys[r][1]}".encode()).hexdigest()[:16] for r in rep]
-    table = pa.table({
-        "repo_id": [k[0] for k in keys], "path": [k[1] for k in keys], "size": pa.array([k[2] for k in keys], pa.int64()),
-        "cluster_id": cluster_ids, "cluster_size": pa.array(clusters.size, pa.int32()),
-        "is_representative": pa.array(rep == np.arange(n), pa.bool_()),
-    })
-    lake.write("near_dup_clusters", table, mode="overwrite")
-    dropped = int((rep != np.arange(n)).sum())
-    return {"rows": n, "candidate_pairs": len(candidates), "similar_pairs": len(similar),
-            "clusters_with_duplicates": int(len(np.unique(rep[clusters.size > 1]))), "dropped": dropped}
+    lake.con.register("__near_dup_reps", pa.table({"doc": np.arange(documents, dtype=np.int64), "rep": rep,
+                                                    "cluster_size": clusters.size.astype(np.int32)}))
+    try:
+        lake.write("near_dup_clusters", f"""
+            SELECT d.repo_id, d.path, d.size,
+                   substr(sha256(r.repo_id || chr(0) || r.path), 1, 16) AS cluster_id,
+                   c.cluster_size, c.rep = c.doc AS is_representative
+            FROM __near_dup_reps AS c JOIN {DOCS} AS d USING (doc) JOIN {DOCS} AS r ON r.doc = c.rep
+            ORDER BY d.doc""", mode="overwrite")
+    finally:
+        lake.con.unregister("__near_dup_reps")
+    return {"rows": documents, "shares": shares, "candidate_pairs": len(candidates), "similar_pairs": len(similar),
+            "clusters_with_duplicates": int(len(np.unique(rep[clusters.size > 1]))),
+            "dropped": int((rep != np.arange(documents)).sum())}
+
+
+def default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def run(lake, source, cfg: TransformConfig, workers: int | None = None) -> dict:
+    """The pipeline's step: every document signed here (share 1/1), then `finish`."""
+    documents, digest = number_documents(lake, source)
+    sign_share(lake, cfg, 1, 1, digest, documents, workers or default_workers())
+    return finish(lake, cfg, documents, 1, digest)

@@ -26,7 +26,7 @@ from transforms.errors import TransformError
 
 # The Python steps, one line each: name (its source is sql/NAME.sql, `-- feeds: NAME`), tables written, function.
 PYTHON_STEPS = (
-    PythonStep("near_dedup", ("near_dup_bands", "near_dup_clusters"), near_dedup.run),
+    PythonStep("near_dedup", ("near_dup_bands", "near_dup_shares", "near_dup_clusters"), near_dedup.run),
     PythonStep("documents", ("documents",), documents.build_documents),
     PythonStep("sft_candidates", ("sft_candidates",), documents.build_sft),
 )
@@ -104,10 +104,14 @@ class StepReport:
 
 
 def run(lake: Lake, cfg: TransformConfig | None = None, only: str | None = None, dry_run: bool = False,
-        force: bool = False, echo: Callable[[str], None] = lambda s: None) -> list[StepReport]:
-    """Run the pipeline (or one step of it); returns what each step did."""
+        force: bool = False, echo: Callable[[str], None] = lambda s: None, before: str | None = None) -> list[StepReport]:
+    """Run the pipeline (or one step of it, or the steps before `before`); returns what each step did."""
     cfg = cfg or TransformConfig()
     plan = steps()
+    if before is not None:
+        if before not in [s.name for s in plan]:
+            raise TransformError(f"no step {before!r}; steps: {', '.join(s.name for s in plan)}")
+        plan = plan[:[s.name for s in plan].index(before)]
     if only is not None:
         if only not in {s.name for s in plan}:
             raise TransformError(f"no step or model {only!r}; steps: {', '.join(s.name for s in plan)}")
@@ -118,7 +122,7 @@ def run(lake: Lake, cfg: TransformConfig | None = None, only: str | None = None,
     variables = set_variables(lake, cfg, snapshot)
     reports: list[StepReport] = []
     pending: set[str] = set()  # tables a dry run would rewrite: their readers would run too
-    with lake.run("transforms run", {"only": only, "dry_run": dry_run, "force": force}) as total:
+    with lake.run("transforms run", {"only": only, "before": before, "dry_run": dry_run, "force": force}) as total:
         for step in plan:
             versions = table_versions(lake)
             fp = fingerprint(step, cfg, versions)
@@ -144,12 +148,13 @@ def run(lake: Lake, cfg: TransformConfig | None = None, only: str | None = None,
 
 
 def _run_step(lake: Lake, step: Step, cfg: TransformConfig, fp: str, variables: dict, before: dict[str, int],
-              echo) -> StepReport:
+              echo, python: Callable | None = None) -> StepReport:
     t0 = time.monotonic()
+    python = python or step.python
     with lake.run(f"transforms {step.name}", {"fingerprint": fp}) as rec:
         try:
-            if step.python:
-                stats = step.python(lake, lambda rows=1_000: source_reader(lake, step.model.sql, variables, rows), cfg)
+            if python:
+                stats = python(lake, lambda rows=1_000: source_reader(lake, step.model.sql, variables, rows), cfg)
             else:
                 stats = {"rows": _materialise(lake, step)}
         except (LakeError, duckdb.Error) as e:
@@ -165,3 +170,29 @@ def _run_step(lake: Lake, step: Step, cfg: TransformConfig, fp: str, variables: 
                      "seconds": round(time.monotonic() - t0, 2), **stats}
     echo(f"{'ran':10} {step.name:22} {rec.rows:>8} rows  {time.monotonic() - t0:6.1f}s")
     return StepReport(step.name, "ran", "inputs or code changed", rec.stats)
+
+
+# -- near dedup over K machines (transforms/near_dedup_cli.py) -------------------------------------------
+
+def _near_dedup_step() -> Step:
+    return next(s for s in steps() if s.name == "near_dedup")
+
+
+def near_dedup_documents(lake: Lake, shares: int, cfg: TransformConfig | None = None) -> tuple[int, str]:
+    """Number near dedup's documents (its source model over the lake as it is now) for `shares` shares."""
+    cfg = cfg or TransformConfig()
+    variables = set_variables(lake, cfg, lake.snapshot())
+    sql = _near_dedup_step().model.sql
+    return near_dedup.number_documents(lake, lambda rows: source_reader(lake, sql, variables, rows), shares)
+
+
+def finish_near_dedup(lake: Lake, shares: int, documents: int, digest: str, cfg: TransformConfig | None = None) -> dict:
+    """near_dedup's finishing step over committed shares, recorded as the pipeline's near_dedup run (so that
+    `transforms run` skips it while its inputs are unchanged)."""
+    cfg = cfg or TransformConfig()
+    step = _near_dedup_step()
+    versions = table_versions(lake)
+    fp = fingerprint(step, cfg, versions)
+    done = _run_step(lake, step, cfg, fp, {}, versions, lambda s: None,
+                     python=lambda lk, source, c: near_dedup.finish(lk, c, documents, shares, digest))
+    return done.stats

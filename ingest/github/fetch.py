@@ -72,6 +72,7 @@ class RepoCollector:
         self.patches_via_rest = patches_via_rest
         self.progress = progress
         self.rows = 0
+        self._forks: dict[str, tuple[bool, str | None]] = {}  # repo_id -> (isFork, parent) from its PULLS pages
         # The budget the limiter shares with other workers; a limiter without one still has its state saved.
         self.budget = client.limiter.shared if isinstance(client.limiter.shared, LakeBudget) else LakeBudget(lake)
 
@@ -115,7 +116,8 @@ class RepoCollector:
             stats["issues"] = self._crawl(repo_id, owner, name, "issues", cursors.get("issues"))
         self._readme(repo_id, owner, name)
         # The probe's ETag is trusted only once everything it vouches for is in the lake.
-        self._commit(repo_id, Page(), None, etag_urls=[probe.url], message="probe")
+        self._commit(repo_id, Page(), None, etag_urls=[probe.url], message="probe",
+                     extra=self._fork_writes(repo_id))
         return stats
 
     def _crawl(self, repo_id: str, owner: str, name: str, resource: str, cursor: dict | None) -> int:
@@ -137,6 +139,8 @@ class RepoCollector:
             repo = data.get("repository")
             if repo is None:
                 raise GitHubError(f"repository {repo_id} not found through GraphQL")
+            if "isFork" in repo:
+                self._forks[repo_id] = (repo["isFork"], (repo.get("parent") or {}).get("nameWithOwner"))
             conn = repo[conn_name]
             nodes = conn["nodes"]
             stop = False
@@ -164,6 +168,16 @@ class RepoCollector:
             if not has_next:
                 return n
             after = end
+
+    def _fork_writes(self, repo_id: str) -> list[Write]:
+        """GraphQL's isFork / parent onto the repository's github_repos row, when search wrote one."""
+        if repo_id not in self._forks:
+            return []
+        fork, parent = self._forks.pop(repo_id)
+        rows = self.lake.query("SELECT * FROM github_repos WHERE repo_id = ?", [repo_id]).to_pylist()
+        for r in rows:
+            r.update(fork=fork, parent=parent)
+        return [Write("github_repos", rows, "upsert")] if rows else []
 
     def _ask(self, query: str, variables: dict, what: str) -> tuple[dict, int]:
         """One GraphQL page: (data, the `first` it was fetched with). On a timeout, the same page again

@@ -56,7 +56,9 @@ def document(name: str, variables: str, body: str) -> str:
 _LIST = ("$owner: String!, $name: String!, $first: Int!, $after: String, "
          "$orderField: IssueOrderField!, $direction: OrderDirection!")
 
-PULLS = document("Pulls", _LIST, "repository(owner: $owner, name: $name) { pullRequests(first: $first, "
+# the repository's fork parent rides along (free): GitHub's own fork graph for the splits
+PULLS = document("Pulls", _LIST, "repository(owner: $owner, name: $name) { isFork parent { nameWithOwner } "
+                 "pullRequests(first: $first, "
                  "after: $after, orderBy: {field: $orderField, direction: $direction}) { nodes { ...Pull } "
                  "pageInfo { ...Page } } }")
 

@@ -17,6 +17,8 @@ TABLES = [
             ("pushed_at", "TIMESTAMPTZ"),
             ("archived", "BOOLEAN"),
             ("fork", "BOOLEAN"),
+            ("parent", "VARCHAR", "owner/name of the repository this one is a fork of (GraphQL `parent`, or a REST "
+             "payload's `parent`); NULL when not a fork or not known"),
             ("topics", "VARCHAR[]"),
             ("description", "VARCHAR"),
             ("language", "VARCHAR"),

@@ -59,8 +59,19 @@ TABLES: list[Table] = [
         "near_dup_bands", "clean", "LSH band hashes of each near-dedup candidate file (transforms/near_dedup.py): "
         "files sharing a (band, bucket) are candidates, verified exactly.",
         cols(("doc", "BIGINT", "the file's index in the near-dedup order (near_dup_clusters, by repository rank, path)"),
-             ("band", "SMALLINT"), ("bucket", "BIGINT", "the band's MinHash values hashed to 64 bits")),
-        key=("doc", "band"),
+             ("band", "SMALLINT"), ("bucket", "BIGINT", "the band's MinHash values hashed to 64 bits"),
+             ("share", "INTEGER", "the worker share I that signed it (`--worker I/K`; 1 in one process)"),
+             ("shares", "INTEGER", "K, the number of shares the documents were split into")),
+        key=("doc", "band", "shares"), scope=("share", "shares"),
+    ),
+    Table(
+        "near_dup_shares", "clean", "Each committed share of the near-dedup signatures (`transforms near-dedup "
+        "--worker I/K`): the finishing step needs all K for the current document list.",
+        cols(("share", "INTEGER"), ("shares", "INTEGER"),
+             ("documents_digest", "VARCHAR", "sha256 of the numbered document list (keys, in rank order) it signed"),
+             ("documents", "BIGINT", "documents in that list"), ("signed", "BIGINT", "documents of this share"),
+             ("committed_at", "TIMESTAMPTZ")),
+        key=("share", "shares"),
     ),
     Table(
         "near_dup_clusters", "clean", "Near-duplicate clusters of the exact-deduped files: exact Jaccard >= threshold to the representative (transforms/dedup.py).",

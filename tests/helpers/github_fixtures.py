@@ -155,6 +155,7 @@ class Repo:
     issues: list[Issue] = field(default_factory=list)
     readme: str | None = None
     clone_url: str | None = None  # None: GitHub's https URL; tests point it at a local bare repository
+    parent: str | None = None     # owner/name of the repository it is a fork of (GraphQL `parent`)
 
     @property
     def full_name(self) -> str:
@@ -406,6 +407,7 @@ def gql_issue(issue: Issue) -> dict:
 
 def gql_repository(repo: Repo) -> dict:
     return {"__typename": "Repository", "id": f"R_{repo.id}", "nameWithOwner": repo.full_name,
+            "isFork": repo.fork, "parent": {"__typename": "Repository", "nameWithOwner": repo.parent} if repo.parent else None,
             "pullRequests": [gql_pull(p) for p in repo.pulls], "issues": [gql_issue(i) for i in repo.issues]}
 
 

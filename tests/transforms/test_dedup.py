@@ -122,20 +122,19 @@ def test_the_step_signs_in_worker_processes_as_it_does_in_one_and_verifies_in_bo
     from transforms.config import TransformConfig
 
     texts = [_lines(0, 100), _lines(15, 115), _lines(30, 130), _lines(500, 600), ""] + _go_sample(12)
-    batch = pa.table({"repo_id": ["r"] * len(texts), "path": [f"f{i}.go" for i in range(len(texts))],
-                      "size": [len(t) for t in texts], "content": texts})
-
-    def source(rows):
-        return iter(batch.to_batches(max_chunksize=4))  # several batches, several jobs
+    stream = pa.table({"doc": np.arange(len(texts)) + 100, "content": texts})
+    longest = max(len(t) for t in texts)
+    batches = list(near_dedup.batches(iter(stream.to_batches(max_chunksize=4)), max_files=3, max_bytes=2 * longest))
+    assert [d for docs, _ in batches for d in docs] == list(range(100, 100 + len(texts)))
+    assert [t for _, b in batches for t in b] == texts and len(batches) > len(texts) // 3
+    assert all(len(docs) <= 3 and (len(docs) == 1 or sum(map(len, b)) <= 2 * longest) for docs, b in batches)
 
     cfg = TransformConfig()
-    bands, rows = dedup.recall_lsh_params(0.7, 256)
     tables = {}
-    for workers in (1, 2):
-        keys: list = []
-        tables[workers] = pa.Table.from_batches(list(near_dedup._band_stream(source, cfg, keys, workers, bands, rows)))
-        assert [k[1] for k in keys] == batch.column("path").to_pylist()
-    assert tables[1].equals(tables[2]) and 4 not in tables[1].column("doc").to_pylist()  # "" has no shingles
+    for workers in (1, 2):  # several batches, several jobs
+        tables[workers] = pa.Table.from_batches(list(near_dedup.band_stream(iter(batches), cfg, workers)))
+    assert tables[1].equals(tables[2]) and 104 not in tables[1].column("doc").to_pylist()  # "" has no shingles
+    assert sorted(set(tables[1].column("doc").to_pylist())) == [d + 100 for d in range(len(texts)) if d != 4]
 
     pairs = np.array([[i, j] for i in range(len(texts)) for j in range(i + 1, len(texts)) if texts[i] and texts[j]])
     reads = []

@@ -253,6 +253,23 @@ def test_audit_names_each_offender_and_exits_nonzero(corpus, capsys):
         lake.con.execute("DELETE FROM samples WHERE sample_id IN ('leak', 'unlicensed')")
 
 
+def test_audit_finds_a_held_out_sft_pair_repeating_a_train_patch(corpus, capsys):
+    lake, _ = corpus
+    assert cli(["audit", "--lake", str(lake.root)]) == 0  # the real output: no pair leaks
+    capsys.readouterr()
+    train = q(lake, "SELECT * FROM sft_pairs WHERE split = 'train' AND contains(prompt, '<DIFF>') LIMIT 1")[0]
+    # the same change with trailing blanks on its changed lines, held out in another repository (a cherry-pick or a backport)
+    moved = dict(train, pair_id="cherry", split="test", repo_id="elsewhere/x", prompt="\n".join(line + "  " if line.startswith(("+", "-")) else line for line in train["prompt"].split("\n")))
+    assert moved["prompt"] != train["prompt"]
+    lake.write("sft_pairs", [moved], mode="append")
+    try:
+        assert cli(["audit", "--lake", str(lake.root)]) == 1
+        out = capsys.readouterr().out
+        assert "identical patch in train and held out: train " in out and "test sft cherry" in out
+    finally:
+        lake.con.execute("DELETE FROM sft_pairs WHERE pair_id = 'cherry'")
+
+
 def test_funnel_prints_rows_and_bytes_removed_per_rule(corpus, capsys):
     lake, _ = corpus
     assert cli(["funnel", "--lake", str(lake.root)]) == 0
