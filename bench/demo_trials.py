@@ -35,29 +35,41 @@ SAMPLE_BYTES = 20_000_000  # as in `make demo`
 # name: (vocabulary, overrides of tiny-cpu.yaml); "{steps}" in an override is the trial's step count. The first
 # is the baseline: the demo before issue 25, whose 5-minute cap stopped its 900-step cosine about 70% through.
 BEFORE_STEPS = 900  # tiny-cpu.yaml's max_steps before issue 25: demo-before's cosine runs over these, cut by time
+# the learning rate of tiny-cpu.yaml before issue 25: peak 3e-3, a cosine to 10% of it over the step budget
+BEFORE_LR = ["--model.lr", "3.0e-3", "--model.min_lr_ratio", "0.1", "--model.lr_decay_share", "null",
+             "--model.lr_decay_to_max_time", "false"]
 # TIMED: the cosine ends at the time cap, and only the final validation runs (a mid-run check costs steps).
-TIMED = ["--model.lr_decay_to_max_time", "true", "--trainer.max_steps", "100000",
-         "--trainer.val_check_interval", "100000"]
+TIMED = BEFORE_LR + ["--model.lr_decay_to_max_time", "true", "--trainer.max_steps", "100000",
+                     "--trainer.val_check_interval", "100000"]
+WSD = TIMED + ["--model.lr_decay_share", "0.2", "--model.min_lr_ratio", "0.0"]
 BF16 = ["--trainer.precision", "bf16-mixed"]
 CANDIDATES = {
-    "demo-before": (8000, ["--model.lr_decay_steps", "{cut}"]),
-    "v8k": (8000, []),
-    "v4k": (4000, []),
-    "v16k": (16000, []),
-    "v32k": (32000, []),
-    "v8k-b8": (8000, ["--data.batch_size", "8"]),
-    "v8k-lr6e-3": (8000, ["--model.lr", "6.0e-3"]),
-    "v8k-seq512-b8": (8000, ["--data.seq_len", "512", "--data.batch_size", "8"]),
-    "v8k-d192": (8000, ["--model.d_model", "192", "--model.n_heads", "6", "--model.n_kv_heads", "2",
+    "demo-before": (8000, BEFORE_LR + ["--model.lr_decay_steps", "{cut}", "--trainer.val_check_interval", "300"]),
+    "v8k": (8000, BEFORE_LR),
+    "v4k": (4000, BEFORE_LR),
+    "v16k": (16000, BEFORE_LR),
+    "v32k": (32000, BEFORE_LR),
+    "v8k-b8": (8000, BEFORE_LR + ["--data.batch_size", "8"]),
+    "v8k-lr6e-3": (8000, BEFORE_LR + ["--model.lr", "6.0e-3"]),
+    "v8k-seq512-b8": (8000, BEFORE_LR + ["--data.seq_len", "512", "--data.batch_size", "8"]),
+    "v8k-d192": (8000, BEFORE_LR + ["--model.d_model", "192", "--model.n_heads", "6", "--model.n_kv_heads", "2",
                         "--model.ffn_hidden", "512"]),
-    "v8k-l6": (8000, ["--model.n_layers", "6"]),
-    "v16k-b8": (16000, ["--data.batch_size", "8"]),
+    "v8k-l6": (8000, BEFORE_LR + ["--model.n_layers", "6"]),
+    "v16k-b8": (16000, BEFORE_LR + ["--data.batch_size", "8"]),
     # --timed candidates
     "t-v8k": (8000, TIMED),
     "t-v4k": (4000, TIMED),
     "t-v8k-bf16": (8000, TIMED + BF16),
     "t-v8k-lr6e-3": (8000, TIMED + ["--model.lr", "6.0e-3"]),
     "t-v8k-b8": (8000, TIMED + ["--data.batch_size", "8"]),
+    # warmup-stable-decay: the peak LR until the last fifth of the time, then linear to the floor
+    "w-v4k": (4000, WSD),
+    "w-v4k-lr6e-3": (4000, WSD + ["--model.lr", "6.0e-3"]),
+    "w-v4k-lr1.2e-2": (4000, WSD + ["--model.lr", "1.2e-2"]),
+    "w-v4k-lr6e-3-b8": (4000, WSD + ["--model.lr", "6.0e-3", "--data.batch_size", "8"]),
+    "w-v4k-bf16": (4000, WSD + BF16),
+    "w-v4k-b8": (4000, WSD + ["--data.batch_size", "8"]),
+    "w-v4k-seq512-b8": (4000, WSD + ["--data.seq_len", "512", "--data.batch_size", "8"]),
 }
 
 
@@ -199,6 +211,7 @@ def main() -> int:
     ap.add_argument("--burst-steps", type=int, default=12)
     ap.add_argument("--min-steps", type=int, default=10, help="fewest steps a trial trains")
     ap.add_argument("--only", help="comma-separated candidate names (the baseline is always run)")
+    ap.add_argument("--baseline", default="demo-before", help="the candidate run first, that the others are compared to")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "demo-trials")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--plan", action="store_true", help="only the compute per token and text per compute")
@@ -213,13 +226,11 @@ def main() -> int:
     if args.plan:
         plan(args.lake)
         return 0
-    names = list(CANDIDATES)
-    if args.only:
-        unknown = [n for n in args.only.split(",") if n not in CANDIDATES]
-        if unknown:
-            print(f"error: unknown candidate {unknown[0]!r} (--list shows them)", file=sys.stderr)
-            return 2
-        names = [names[0]] + [n for n in args.only.split(",") if n != names[0]]
+    names = [args.baseline] + [n for n in (args.only.split(",") if args.only else CANDIDATES) if n != args.baseline]
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        print(f"error: unknown candidate {unknown[0]!r} (--list shows them)", file=sys.stderr)
+        return 2
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; budget {args.budget_s:.0f} "
           f"idle seconds at {args.idle_tokens_per_s:.0f} baseline tokens/s")
     base_tps, results, speed = None, [], {}
