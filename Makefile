@@ -5,6 +5,9 @@ STAMP   := .venv/.installed
 LAKE    ?= data
 CKPT    ?= runs/tiny-cpu/checkpoints/final.ckpt
 EXPORT  ?= $(LAKE)/artifacts/exports/tiny-cpu
+# the demo model's tokenizer and training time (chosen by bench/demo_trials.py --timed: 4k beat 8k in 5 minutes)
+VOCAB   ?= 4000
+TRAIN_TIME ?= 00:00:05:00
 
 .PHONY: setup test test-fast demo clean
 
@@ -33,9 +36,9 @@ demo: setup
 	$(PY) -m transforms run --lake $(LAKE)
 	$(PY) -m transforms funnel --lake $(LAKE)
 	$(PY) -m transforms audit --lake $(LAKE)
-	$(PY) -m transforms tokenizer --vocab-size 8000 --sample-bytes 20000000 --lake $(LAKE)
+	$(PY) -m transforms tokenizer --vocab-size $(VOCAB) --sample-bytes 20000000 --lake $(LAKE)
 	$(PY) -m transforms pack --seq-len 512 --lake $(LAKE)
-	$(PY) -m trainers.fit --config trainers/configs/tiny-cpu.yaml --data.lake $(LAKE) --trainer.max_time 00:00:05:00
+	$(PY) -m trainers.fit --config trainers/configs/tiny-cpu.yaml --data.lake $(LAKE) --trainer.max_time $(TRAIN_TIME)
 	$(PY) -m evaluation run $(CKPT) --suite all --limit 20 --lake $(LAKE) --report $(LAKE)/artifacts/reports/demo
 	$(PY) -m exporters hf --ckpt $(CKPT) --out $(EXPORT)/hf --lake $(LAKE)
 	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-f16.gguf --type f16

@@ -34,19 +34,42 @@ SAMPLE_BYTES = 20_000_000  # as in `make demo`
 
 # name: (vocabulary, overrides of tiny-cpu.yaml); "{steps}" in an override is the trial's step count. The first
 # is the baseline: the demo before issue 25, whose 5-minute cap stopped its 900-step cosine about 70% through.
+BEFORE_STEPS = 900  # tiny-cpu.yaml's max_steps before issue 25: demo-before's cosine runs over these, cut by time
+# the learning rate of tiny-cpu.yaml before issue 25: peak 3e-3, a cosine to 10% of it over the step budget
+BEFORE_LR = ["--model.lr", "3.0e-3", "--model.min_lr_ratio", "0.1", "--model.lr_decay_share", "null",
+             "--model.lr_decay_to_max_time", "false"]
+# TIMED: the cosine ends at the time cap, and only the final validation runs (a mid-run check costs steps).
+TIMED = BEFORE_LR + ["--model.lr_decay_to_max_time", "true", "--trainer.max_steps", "100000",
+                     "--trainer.val_check_interval", "100000"]
+WSD = TIMED + ["--model.lr_decay_share", "0.2", "--model.min_lr_ratio", "0.0"]
+BF16 = ["--trainer.precision", "bf16-mixed"]
 CANDIDATES = {
-    "demo-before": (8000, ["--model.lr_decay_steps", "{cut}"]),
-    "v8k": (8000, []),
-    "v4k": (4000, []),
-    "v16k": (16000, []),
-    "v32k": (32000, []),
-    "v8k-b8": (8000, ["--data.batch_size", "8"]),
-    "v8k-lr6e-3": (8000, ["--model.lr", "6.0e-3"]),
-    "v8k-seq512-b8": (8000, ["--data.seq_len", "512", "--data.batch_size", "8"]),
-    "v8k-d192": (8000, ["--model.d_model", "192", "--model.n_heads", "6", "--model.n_kv_heads", "2",
+    "demo-before": (8000, BEFORE_LR + ["--model.lr_decay_steps", "{cut}", "--trainer.val_check_interval", "300"]),
+    "v8k": (8000, BEFORE_LR),
+    "v4k": (4000, BEFORE_LR),
+    "v16k": (16000, BEFORE_LR),
+    "v32k": (32000, BEFORE_LR),
+    "v8k-b8": (8000, BEFORE_LR + ["--data.batch_size", "8"]),
+    "v8k-lr6e-3": (8000, BEFORE_LR + ["--model.lr", "6.0e-3"]),
+    "v8k-seq512-b8": (8000, BEFORE_LR + ["--data.seq_len", "512", "--data.batch_size", "8"]),
+    "v8k-d192": (8000, BEFORE_LR + ["--model.d_model", "192", "--model.n_heads", "6", "--model.n_kv_heads", "2",
                         "--model.ffn_hidden", "512"]),
-    "v8k-l6": (8000, ["--model.n_layers", "6"]),
-    "v16k-b8": (16000, ["--data.batch_size", "8"]),
+    "v8k-l6": (8000, BEFORE_LR + ["--model.n_layers", "6"]),
+    "v16k-b8": (16000, BEFORE_LR + ["--data.batch_size", "8"]),
+    # --timed candidates
+    "t-v8k": (8000, TIMED),
+    "t-v4k": (4000, TIMED),
+    "t-v8k-bf16": (8000, TIMED + BF16),
+    "t-v8k-lr6e-3": (8000, TIMED + ["--model.lr", "6.0e-3"]),
+    "t-v8k-b8": (8000, TIMED + ["--data.batch_size", "8"]),
+    # warmup-stable-decay: the peak LR until the last fifth of the time, then linear to the floor
+    "w-v4k": (4000, WSD),
+    "w-v4k-lr6e-3": (4000, WSD + ["--model.lr", "6.0e-3"]),
+    "w-v4k-lr1.2e-2": (4000, WSD + ["--model.lr", "1.2e-2"]),
+    "w-v4k-lr6e-3-b8": (4000, WSD + ["--model.lr", "6.0e-3", "--data.batch_size", "8"]),
+    "w-v4k-bf16": (4000, WSD + BF16),
+    "w-v4k-b8": (4000, WSD + ["--data.batch_size", "8"]),
+    "w-v4k-seq512-b8": (4000, WSD + ["--data.seq_len", "512", "--data.batch_size", "8"]),
 }
 
 
@@ -119,23 +142,38 @@ def plan(lake: str) -> None:
               + (f"{per_gflop / first:.2f} |" if per_gflop and first else "n/a |"))
 
 
-def fit(lake: str, name: str, tokenizer: str, overrides: list[str], steps: int, run_dir: Path,
-        log_every: int, validate: bool = True) -> tuple[dict, float]:
-    """One training run of `steps` steps; returns its metrics rows (the held-out ones at the last step when
-    `validate`) and wall seconds."""
+def run_fit(lake: str, name: str, tokenizer: str, run_dir: Path, flags: list[str]) -> tuple[list[dict], float]:
+    """trainers.fit on the lake's `tokenizer` shards with tiny-cpu.yaml and `flags`: its metrics rows, wall seconds."""
     args = ["-m", "trainers.fit", "--config", CONFIG, "--data.lake", lake, "--data.tokenizer_id", tokenizer,
-            "--data.baselines", "false", "--run_dir", str(run_dir), "--trainer.max_steps", str(steps),
-            "--trainer.max_time", "null", "--model.lr_decay_steps", str(steps),
-            "--model.warmup_steps", str(min(50, max(1, steps // 10))), "--trainer.val_check_interval",
-            str(steps), "--trainer.log_every_n_steps", str(log_every), "--trainer.enable_progress_bar", "false",
-            "--checkpoint_every", str(steps + 1), *([] if validate else ["--trainer.limit_val_batches", "0"]),
-            *(o.format(steps=steps, cut=round(steps / 0.7)) for o in overrides)]
+            "--data.baselines", "false", "--run_dir", str(run_dir), "--trainer.enable_progress_bar", "false", *flags]
     t = time.perf_counter()
     must(py(*args), f"trial {name}")
     seconds = time.perf_counter() - t
     logs = sorted((run_dir / "logs").glob("version_*/metrics.csv"), key=lambda p: p.stat().st_mtime)
-    rows = list(csv.DictReader(logs[-1].open()))
-    return rows, seconds
+    return list(csv.DictReader(logs[-1].open())), seconds
+
+
+def fit(lake: str, name: str, tokenizer: str, overrides: list[str], steps: int, run_dir: Path,
+        log_every: int, validate: bool = True) -> tuple[list[dict], float]:
+    """One training run of `steps` steps, the cosine over exactly those (the held-out rows at the last step
+    when `validate`)."""
+    return run_fit(lake, name, tokenizer, run_dir, [
+        "--trainer.max_steps", str(steps), "--trainer.max_time", "null", "--model.lr_decay_steps", str(steps),
+        "--model.warmup_steps", str(min(50, max(1, steps // 10))), "--trainer.val_check_interval", str(steps),
+        "--trainer.log_every_n_steps", str(log_every), "--checkpoint_every", str(steps + 1),
+        *([] if validate else ["--trainer.limit_val_batches", "0"]),
+        *(o.format(steps=steps, cut=round(steps / 0.7)) for o in overrides)])
+
+
+def fit_timed(lake: str, name: str, tokenizer: str, overrides: list[str], budget_s: float,
+              run_dir: Path) -> tuple[list[dict], float]:
+    """One run as `make demo` trains: the config's own schedule and validation checks, stopped by
+    --trainer.max_time after `budget_s` seconds of training (Lightning's Timer: setup is not counted; the
+    validation checks and a torch.compile are)."""
+    s = int(budget_s)
+    return run_fit(lake, name, tokenizer, run_dir, [
+        "--trainer.max_time", f"00:{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}",
+        "--trainer.log_every_n_steps", "10", *(o.format(cut=BEFORE_STEPS) for o in overrides)])
 
 
 def last(rows: list[dict], key: str) -> float | None:
@@ -156,6 +194,14 @@ def tokens_per_step(overrides: list[str]) -> int:
     return seq * batch
 
 
+def report(name: str, vocab: int, tps: float, base_tps: float, steps: int, seconds: float, rows: list[dict]) -> dict:
+    """A trial's final held-out bits per byte per category, printed as it finishes."""
+    bpb = {c: last(rows, f"val/bpb_{c}") or math.nan for c in ("NAT", "MIX", "CODE")}
+    print(f"{name:16s} vocab {vocab:6d} {tps:8.0f} tok/s (x{tps / base_tps:.2f}) {steps:5d} steps in {seconds:5.0f} s"
+          f" | val bpb NAT {bpb['NAT']:.3f} MIX {bpb['MIX']:.3f} CODE {bpb['CODE']:.3f}", flush=True)
+    return bpb
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--lake", default="data")
@@ -165,9 +211,13 @@ def main() -> int:
     ap.add_argument("--burst-steps", type=int, default=12)
     ap.add_argument("--min-steps", type=int, default=10, help="fewest steps a trial trains")
     ap.add_argument("--only", help="comma-separated candidate names (the baseline is always run)")
+    ap.add_argument("--baseline", default="demo-before", help="the candidate run first, that the others are compared to")
     ap.add_argument("--out", type=Path, default=ROOT / "runs" / "demo-trials")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--plan", action="store_true", help="only the compute per token and text per compute")
+    ap.add_argument("--timed", action="store_true",
+                    help="train each candidate for --budget-s seconds of wall clock as `make demo` does (fair only "
+                         "on a machine the trials have to themselves), not for the steps of a burst-measured speed")
     args = ap.parse_args()
     if args.list:
         for name, (vocab, over) in CANDIDATES.items():
@@ -176,19 +226,23 @@ def main() -> int:
     if args.plan:
         plan(args.lake)
         return 0
-    names = list(CANDIDATES)
-    if args.only:
-        unknown = [n for n in args.only.split(",") if n not in CANDIDATES]
-        if unknown:
-            print(f"error: unknown candidate {unknown[0]!r} (--list shows them)", file=sys.stderr)
-            return 2
-        names = [names[0]] + [n for n in args.only.split(",") if n != names[0]]
+    names = [args.baseline] + [n for n in (args.only.split(",") if args.only else CANDIDATES) if n != args.baseline]
+    unknown = [n for n in names if n not in CANDIDATES]
+    if unknown:
+        print(f"error: unknown candidate {unknown[0]!r} (--list shows them)", file=sys.stderr)
+        return 2
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; budget {args.budget_s:.0f} "
           f"idle seconds at {args.idle_tokens_per_s:.0f} baseline tokens/s")
     base_tps, results, speed = None, [], {}
     for name in names:
         vocab, over = CANDIDATES[name]
         tok = tokenizer_for(args.lake, vocab)
+        if args.timed:
+            rows, seconds = fit_timed(args.lake, name, tok, over, args.budget_s, args.out / name)
+            tps, steps = median_tps(rows), int(last(rows, "step") or 0) + 1
+            base_tps = base_tps or tps
+            results.append((name, vocab, tps, steps, seconds, report(name, vocab, tps, base_tps, steps, seconds, rows)))
+            continue
         shape = (vocab, *[f"{a}={b}" for a, b in zip(over, over[1:]) if a in SHAPE_FLAGS])
         if shape not in speed:  # same shape, same speed: candidates that differ only in LR share one burst
             burst, _ = fit(args.lake, name, tok, over, args.burst_steps, args.out / f"{name}-burst", 1,
@@ -198,10 +252,7 @@ def main() -> int:
         base_tps = base_tps or tps
         steps = max(args.min_steps, round(args.budget_s * args.idle_tokens_per_s * tps / base_tps / tokens_per_step(over)))
         rows, seconds = fit(args.lake, name, tok, over, steps, args.out / name, 10)
-        bpb = {c: last(rows, f"val/bpb_{c}") or math.nan for c in ("NAT", "MIX", "CODE")}
-        results.append((name, vocab, tps, steps, seconds, bpb))
-        print(f"{name:16s} vocab {vocab:6d} {tps:8.0f} tok/s (x{tps / base_tps:.2f}) {steps:5d} steps in {seconds:5.0f} s"
-              f" | val bpb NAT {bpb['NAT']:.3f} MIX {bpb['MIX']:.3f} CODE {bpb['CODE']:.3f}", flush=True)
+        results.append((name, vocab, tps, steps, seconds, report(name, vocab, tps, base_tps, steps, seconds, rows)))
     base_code = results[0][5]["CODE"]
     print("\n| candidate | vocab | rel. speed | steps | val NAT | val MIX | val CODE | CODE vs base |")
     print("|---|---|---|---|---|---|---|---|")

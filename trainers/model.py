@@ -26,8 +26,8 @@ class LlamaLM(L.LightningModule):
     Optimiser: AdamW (no decay on norms and biases), linear warmup then cosine decay to
     min_lr_ratio * lr over lr_decay_steps (default: trainer.max_steps), then flat. lr_decay_to_max_time: the
     cosine follows whichever budget runs out first, steps or trainer.max_time, so a time-capped run ends at the
-    floor instead of in the middle of its schedule. Off by default: in the demo's regime (a few hundred steps,
-    far from converged) annealing early cost held-out bits per byte (bench/demo_trials.py, README).
+    floor instead of in the middle of its schedule. lr_decay_share: warmup-stable-decay instead of the cosine:
+    the peak LR until the last lr_decay_share of that budget, then a linear decay to the floor over it.
     init_from: a checkpoint whose weights (and architecture) start this run, e.g. for SFT; or a Hugging Face
     model folder (continued pretraining of an existing model, trainers/adapt.py).
     lora: train only peft LoRA adapters {rank, alpha, dropout, target_modules} on the frozen model.
@@ -40,7 +40,8 @@ class LlamaLM(L.LightningModule):
                  n_kv_heads: int | None = None, ffn_hidden: int | None = None, max_seq_len: int = 256,
                  rope_theta: float = 10000.0, tie_embeddings: bool = True, norm_eps: float = 1e-5,
                  init_std: float = 0.02, lr: float = 3e-3, min_lr_ratio: float = 0.1, warmup_steps: int = 100,
-                 lr_decay_steps: int | None = None, lr_decay_to_max_time: bool = False, weight_decay: float = 0.1,
+                 lr_decay_steps: int | None = None, lr_decay_to_max_time: bool = False,
+                 lr_decay_share: float | None = None, weight_decay: float = 0.1,
                  betas: tuple[float, float] = (0.9, 0.95),
                  init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234,
                  compile: bool | None = None):
@@ -116,7 +117,8 @@ class LlamaLM(L.LightningModule):
                                  {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=tuple(hp.betas), **kernel)
         horizon = hp.lr_decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else None)
         by_time = self._time_progress() if hp.get("lr_decay_to_max_time") else None
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio, by_time))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio, by_time,
+                                                                 hp.get("lr_decay_share")))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def _time_progress(self):
@@ -138,9 +140,13 @@ class LlamaLM(L.LightningModule):
         checkpoint[META_KEY] = meta
 
 
-def lr_lambda(warmup: int, horizon: int | None, min_ratio: float, time_progress=None):
+def lr_lambda(warmup: int, horizon: int | None, min_ratio: float, time_progress=None,
+              decay_share: float | None = None):
     """LR multiplier at a step: linear warmup, then cosine to min_ratio at `horizon` steps or when
-    time_progress() (the share of the time budget spent) reaches 1, whichever comes first."""
+    time_progress() (the share of the time budget spent) reaches 1, whichever comes first. decay_share:
+    warmup-stable-decay instead, flat at 1 until 1 - decay_share of that budget, then linear to min_ratio."""
+    if decay_share is not None and not 0 < decay_share <= 1:
+        raise TrainerError(f"model.lr_decay_share {decay_share}: must be in (0, 1]")
     def f(step: int) -> float:
         if warmup and step < warmup:
             return (step + 1) / warmup
@@ -151,5 +157,7 @@ def lr_lambda(warmup: int, horizon: int | None, min_ratio: float, time_progress=
         if time_progress is not None:
             t = max(t, time_progress())
         t = min(1.0, t)
+        if decay_share is not None:
+            return min_ratio + (1 - min_ratio) * min(1.0, (1 - t) / decay_share)
         return min_ratio + (1 - min_ratio) * 0.5 * (1 + math.cos(math.pi * t))
     return f

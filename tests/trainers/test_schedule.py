@@ -34,6 +34,26 @@ def test_schedule_follows_the_time_budget_when_it_runs_out_before_the_steps():
     assert f(901) == pytest.approx(cosine(0.9, 0.1))   # (901 - 10) / (1000 - 10): the steps decide
 
 
+def test_warmup_stable_decay_holds_the_peak_then_falls_linearly_to_the_floor_at_the_budget():
+    f = lr_lambda(10, 110, 0.1, decay_share=0.2)   # decay over the last 20 of the 100 steps after warmup
+    assert f(4) == pytest.approx(0.5)
+    assert [f(s) for s in (10, 50, 90)] == pytest.approx([1.0, 1.0, 1.0])
+    assert f(100) == pytest.approx(0.1 + 0.9 * 0.5)   # half-way down: 10 of its 20 steps
+    assert f(110) == pytest.approx(0.1) and f(300) == pytest.approx(0.1)
+    spent = {"share": 0.9}                          # by the clock: 90% of the time spent, 1% of the steps
+    g = lr_lambda(10, 100_000, 0.0, lambda: spent["share"], decay_share=0.2)
+    assert g(20) == pytest.approx(0.5)
+    spent["share"] = 1.05
+    assert g(21) == 0.0
+
+
+def test_warmup_stable_decay_refuses_a_share_outside_the_budget():
+    from trainers.errors import TrainerError
+    for share in (0.0, 1.5, -0.2):
+        with pytest.raises(TrainerError, match="lr_decay_share"):
+            lr_lambda(10, 110, 0.1, decay_share=share)
+
+
 def test_schedule_without_a_horizon_is_flat_after_warmup():
     assert lr_lambda(10, None, 0.1)(10_000) == 1.0
 
