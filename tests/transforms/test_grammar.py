@@ -58,5 +58,5 @@ def test_the_pair_kinds_sql_writes_are_the_grammars():
 
 
 def test_search_offers_the_grammars_categories():
-    # search may import only the lake (tests/cross_package/test_import_graph.py), so it spells them; this holds it to them
+    # search takes them from the grammar (artifacts); this holds any future copy to them
     assert SEARCH_CATEGORIES == grammar.CATEGORIES
