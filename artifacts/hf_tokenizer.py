@@ -159,11 +159,3 @@ def register_hf_tokenizer(lake, folder: str | Path, markers: str = "text") -> HF
     }], mode="upsert", message=f"tokenizer {tokenizer_id}")
     return HFTokenizer.from_file(final / TOKENIZER_JSON)
 
-
-if __name__ == "__main__":
-    import sys
-    try:
-        print(tokenizer_id_for(sys.argv[1], *sys.argv[2:3]))
-    except (TokenizerError, IndexError) as e:
-        print(f"error: {e or 'usage: python -m artifacts.hf_tokenizer DIR [text|special]'}", file=sys.stderr)
-        sys.exit(2)

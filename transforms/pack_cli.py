@@ -1,11 +1,13 @@
-"""python -m transforms pack --seq-len 2048 [--tokenizer ID | --tokenizer hf:DIR [--hf-markers text|special]] [--lake DIR] [--workers N] [--verify]."""
+"""python -m transforms pack --seq-len 2048 [--tokenizer ID | --tokenizer hf:DIR [--hf-markers text|special]] [--lake DIR] [--workers N] [--verify | --print-id]."""
 from __future__ import annotations
 
 import argparse
 import os
 from collections import defaultdict
 
+from artifacts.hf_tokenizer import tokenizer_id_for
 from lake.options import add_lake_options, open_lake
+from transforms.errors import TransformError
 from transforms.packer import PackConfig, pack, verify_shards
 
 
@@ -22,12 +24,20 @@ def parser(command: str = "pack") -> argparse.ArgumentParser:
                         "as added special tokens (training resizes the embeddings)")
     p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="encoding processes (default: cores)")
     p.add_argument("--shard-bytes", type=int, default=d.shard_bytes, help=f"text bytes per shard ({d.shard_bytes:,})")
-    p.add_argument("--verify", action="store_true", help="only check the newest pack's shards against their sha256")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--verify", action="store_true", help="only check the newest pack's shards against their sha256")
+    what.add_argument("--print-id", action="store_true", help="with --tokenizer hf:DIR, only print the id its pack "
+                      "gets (for --data.tokenizer_id), packing nothing")
     return add_lake_options(p)
 
 
 def main(argv: list[str]) -> int:
     args = parser().parse_args(argv[1:])
+    if args.print_id:
+        if not (args.tokenizer or "").startswith("hf:"):
+            raise TransformError(f"--print-id needs --tokenizer hf:DIR, not {args.tokenizer!r}")
+        print(tokenizer_id_for(args.tokenizer[3:], args.hf_markers))
+        return 0
     with open_lake(args) as lk:
         if args.verify:
             rows = verify_shards(lk, args.tokenizer)

@@ -42,6 +42,8 @@ BAD_INPUTS = [
     (["repo_llm", "transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "run", "--lake", "{missing}"], "no lake at"),
     (["transforms", "pack", "--seq-len", "0", "--lake", "{missing}"], "seq_len"),
+    (["transforms", "pack", "--tokenizer", "spm-x", "--print-id"], "--print-id needs --tokenizer hf:DIR"),
+    (["transforms", "pack", "--tokenizer", "hf:{missing}", "--print-id"], "no tokenizer.json"),
     (["exporters", "onnx", "--ckpt", "x.ckpt"], "'onnx'"),
     (["repo_llm", "ingest"], "usage: python -m ingest {git,goroot,github}"),
     # these two import torch and transformers first: seconds each, so marked slow

@@ -50,6 +50,9 @@ def test_pack_hf_tokenizer_round_trips_text_and_resolves_provenance(packed, mark
         tok_id = row["tokenizer_id"]
         assert tok_id.startswith("hf:stranger-model") and ("+markers" in tok_id) == (markers == "special")
         assert tokenizer_id_for(stranger, markers) == tok_id
+        capsys.readouterr()
+        assert pack_main(["pack", "--tokenizer", f"hf:{stranger}", "--hf-markers", markers, "--print-id"]) == 0
+        assert capsys.readouterr().out.strip() == tok_id  # the CLI names it as the pack recorded it
         shards = _newest_hf_shards(lk, tok_id)
         ours = lk.query("SELECT count(*) FROM shards WHERE tokenizer_id LIKE 'spm-%'").column(0)[0].as_py()
         assert shards and ours  # beside our own shards, not instead of them
