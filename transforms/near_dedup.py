@@ -30,6 +30,7 @@ import pyarrow as pa
 from tqdm import tqdm
 
 from lake import Write, retry_on_conflict
+from lake.workers import share_of as share_of_key
 from transforms import dedup
 from transforms.config import TransformConfig
 from transforms.errors import TransformError
@@ -148,8 +149,7 @@ def band_stream(texts, cfg: TransformConfig, workers: int, share: int = 1, share
 
 def share_of(repo_ids: list[str], paths: list[str], shares: int) -> np.ndarray:
     """The share (1..shares) of each document: a stable hash of its key, the same on every machine."""
-    return np.array([int.from_bytes(hashlib.sha256(f"{r}\0{p}".encode("utf-8", "surrogatepass")).digest()[:8],
-                                    "big") % shares + 1 for r, p in zip(repo_ids, paths)], dtype=np.int32)
+    return np.array([share_of_key(f"{r}\0{p}", shares) for r, p in zip(repo_ids, paths)], dtype=np.int32)
 
 
 def number_documents(lake, source, shares: int = 1) -> tuple[int, str]:

@@ -9,19 +9,12 @@ near_dedup when its output is up to date.
 from __future__ import annotations
 
 import argparse
-import re
 
 from lake.options import add_lake_options, open_lake
+from lake.workers import Worker
 from transforms import pipeline
 from transforms.config import TransformConfig
 from transforms.near_dedup import default_workers, sign_share
-
-
-def _worker(spec: str) -> tuple[int, int]:
-    m = re.fullmatch(r"(\d+)/(\d+)", spec)
-    if not m or not 1 <= int(m[1]) <= int(m[2]):
-        raise argparse.ArgumentTypeError(f"--worker {spec!r}: expected I/K with 1 <= I <= K, e.g. 2/4")
-    return int(m[1]), int(m[2])
 
 
 def _count(text: str) -> int:
@@ -34,7 +27,7 @@ def parser(command: str = "near-dedup") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=f"python -m transforms {command}", description=__doc__.split("\n\n")[1])
     add_lake_options(p)
     what = p.add_mutually_exclusive_group(required=True)
-    what.add_argument("--worker", type=_worker, metavar="I/K", help="sign share I of K and commit it")
+    what.add_argument("--worker", metavar="I/K", help="sign share I of K and commit it (lake/workers.py)")
     what.add_argument("--finish", type=_count, metavar="K", help="candidates, verification, clusters over K shares")
     p.add_argument("--workers", type=_count, default=None, help="signature processes on this machine")
     return p
@@ -42,15 +35,16 @@ def parser(command: str = "near-dedup") -> argparse.ArgumentParser:
 
 def main(argv: list[str]) -> int:
     args = parser(argv[0]).parse_args(argv[1:])
+    worker = Worker.parse(args.worker) if args.worker else None  # a bad I/K: one line at the edge, exit 2
     with open_lake(args, create=False) as lake:
         lake.ensure_tables()
-        shares = args.finish or args.worker[1]
+        shares = args.finish or worker.count
         with lake.run("transforms near-dedup", {"worker": argv[1:]}) as rec:
             documents, digest = pipeline.near_dedup_documents(lake, shares)
-            if args.worker:
-                rec.rows = sign_share(lake, TransformConfig(), args.worker[0], shares, digest, documents,
+            if worker:
+                rec.rows = sign_share(lake, TransformConfig(), worker.index, shares, digest, documents,
                                       args.workers or default_workers())
-                print(f"near dedup: share {args.worker[0]}/{shares} signed {rec.rows} of {documents} documents")
+                print(f"near dedup: share {worker.index}/{shares} signed {rec.rows} of {documents} documents")
             else:
                 stats = pipeline.finish_near_dedup(lake, shares, documents, digest)
                 rec.rows = stats["rows"]

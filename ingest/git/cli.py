@@ -13,7 +13,7 @@ from ingest.git.goroot import ingest_goroot
 from ingest.git.repository import IngestResult, ingest_repo
 from ingest.git.source import redact, source_name
 from ingest.git.sources import Source, read_list, top_sources
-from ingest.workers import Worker, WorkerSpecError
+from lake.workers import Worker, WorkerSpecError
 
 
 def parser(command: str) -> argparse.ArgumentParser:
@@ -24,7 +24,7 @@ def parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("--from-list", metavar="FILE", help="more sources, 'SRC [NAME]' per line ('#' starts a comment)")
         p.add_argument("--from-top", action="store_true",
                        help="clone every non-excluded repository of github_repos (after `ingest github top`)")
-        p.add_argument("--worker", metavar="I/N", help="take only this worker's share of the SRCs (see ingest/workers.py)")
+        p.add_argument("--worker", metavar="I/N", help="take only this worker's share of the SRCs (see lake/workers.py)")
         p.add_argument("--name", default=None,
                        help="repository name (owner/name) when there is one SRC (default: origin remote or folder)")
         p.add_argument("--license", default=None, metavar="SPDX", help="declared licence, overrides detection")

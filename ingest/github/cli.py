@@ -3,7 +3,7 @@
 Tokens: GITHUB_TOKENS (comma-separated; they share the work) or GITHUB_TOKEN. They are read here only,
 handed to the RateLimiter, and never printed, logged or stored.
 
-`fetch --worker I/N`: this process takes only its share of the repositories (ingest.workers: a stable
+`fetch --worker I/N`: this process takes only its share of the repositories (lake.workers: a stable
 hash of the repository name), so N workers on any machines against one lake collect what one process
 would; they share each token's budget through github_rate_limits (ingest.github.budget).
 """
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from lake import Lake
 from lake.options import add_lake_options, open_lake
-from ingest.workers import Worker
+from lake.workers import Worker
 from ingest.github import GitHubError
 from ingest.github.budget import LakeBudget
 from ingest.github.client import GitHubClient

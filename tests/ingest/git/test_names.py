@@ -133,7 +133,7 @@ def test_from_list_takes_a_name_per_line(tmp_path, capsys):
 
 
 def test_from_list_names_split_across_workers_by_name(tmp_path):
-    from ingest.workers import Worker
+    from lake.workers import Worker
     repos = [build_repo(tmp_path / f"r{i}", {"a.go": f"package r{i}\n"}) for i in range(6)]
     listing = tmp_path / "repos.txt"
     listing.write_text("".join(f"{r.workdir} acme/p{i}\n" for i, r in enumerate(repos)))

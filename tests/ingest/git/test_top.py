@@ -62,7 +62,7 @@ def test_from_top_clones_every_licensed_repository_under_its_github_name(top_lak
 
 
 def test_from_top_workers_split_by_github_name_and_together_take_all(top_lake):
-    from ingest.workers import Worker
+    from lake.workers import Worker
     assert Worker(1, 2).owns("acme/gizmo") and Worker(2, 2).owns("acme/widget")  # each worker has one
     for w in ("1/2", "2/2"):
         assert git_cli.main(["git", "--from-top", "--worker", w, "--lake", str(top_lake), "--quiet"]) == 0

@@ -1,4 +1,4 @@
-"""K ingest workers over one lake (split by ingest/workers.py) end as one clean single-process run."""
+"""K ingest workers over one lake (split by lake/workers.py) end as one clean single-process run."""
 import signal
 import subprocess
 import sys
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.workers import Worker, WorkerSpecError
+from lake.workers import Worker, WorkerSpecError
 from lake import Lake
 from tests.helpers.gitrepos import build_repo, commit
 

@@ -18,7 +18,7 @@ from ingest.github.config import GitHubConfig
 from ingest.github.fetch import RepoCollector
 from ingest.github.ratelimit import fingerprint, preferred_token
 from ingest.github.records import repo_row
-from ingest.workers import Worker
+from lake.workers import Worker
 from lake import Lake
 from lake.catalog import table as declared
 from lake.tables.github import TABLES as GITHUB_TABLES

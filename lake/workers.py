@@ -1,4 +1,4 @@
-"""`--worker I/N`: which of a run's repositories this worker takes.
+"""`--worker I/N`: which of a run's items (ingest: repositories; near dedup: files) this worker takes.
 
 Workers split the repositories by a stable hash of the repository name, not by claiming them from a
 work table: no coordinator, no leases, no writes to a shared table (every claim would be a DuckLake
@@ -40,10 +40,15 @@ class Worker:
         return cls(i, n)
 
     def owns(self, name: str) -> bool:
-        digest = hashlib.sha256(name.encode()).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
+        return share_of(name, self.count) == self.index
 
     def take(self, items: Iterable[T], key=lambda x: x) -> Iterator[T]:
         for item in items:
             if self.owns(str(key(item))):
                 yield item
+
+
+def share_of(name: str, count: int) -> int:
+    """The share (1..count) a name belongs to: a stable hash, the same on every machine and every restart."""
+    digest = hashlib.sha256(name.encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") % count + 1
