@@ -106,3 +106,25 @@ def test_the_audit_fires_on_each_leak_put_back(leaky):
         assert any(f.startswith("identical patch in train and held out:") and "leak-" in f for f in found), found
     finally:
         lake.con.execute("DELETE FROM samples WHERE sample_id LIKE 'leak-%'")
+
+
+def test_the_audit_fires_on_a_held_out_sft_pair_touching_a_train_cluster(leaky):
+    """An SFT pair is a change like a commit sample: a held-out commit-message pair for the commit that edits the
+    near copy of a train file touches that cluster from a second split, and the audit names the pair."""
+    lake, _, held, _ = leaky
+    split = q(lake, "SELECT split FROM repo_splits WHERE repo_id = ?", [held])[0]["split"]
+    c = q(lake, "SELECT commit_id, message, changes, diff FROM commits WHERE repo_id = ? AND "
+                "starts_with(message, 'lib: change')", [held])[0]
+    base = q(lake, "SELECT * FROM samples WHERE repo_id = ? AND source_table = 'commits'", [held])[0]
+    columns = [r["column_name"] for r in q(lake, "SELECT column_name FROM (DESCRIBE sft_pairs)")]
+    prompt = grammar.render_commit(held, "", [x["path"] for x in c["changes"]], c["diff"])
+    pair = {k: base.get(k) for k in columns} | dict(
+        pair_id="leak-sft-" + c["commit_id"][:8], kind=grammar.PAIR_KINDS[0], split=split, prompt=prompt,
+        response=c["message"], commit=c["commit_id"], source_table="commits", repo_id=held)
+    assert audit(lake) == []
+    lake.write("sft_pairs", [pair], mode="append")
+    try:
+        found = audit(lake)
+        assert any(f.startswith("near-duplicate cluster in two splits:") and "sft leak-sft" in f for f in found), found
+    finally:
+        lake.con.execute("DELETE FROM sft_pairs WHERE pair_id LIKE 'leak-sft-%'")
