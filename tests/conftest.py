@@ -1,8 +1,26 @@
+import logging
+import os
+
 import pytest
+import tqdm.std
 
 from lake import Lake
 from tests.helpers.fit_runs import build_fit_lake
 from tests.helpers.held_out import fill_held_module
+
+
+@pytest.fixture(autouse=True)
+def _undo_quiet():
+    """A command run in-process with --quiet (lake/options.quiet) silences tqdm and logging for the rest of its
+    process and sets TQDM_DISABLE for the processes it starts: undo that after each test, so it leaks into none."""
+    init, env, disabled = tqdm.std.tqdm.__init__, os.environ.get("TQDM_DISABLE"), logging.root.manager.disable
+    yield
+    tqdm.std.tqdm.__init__ = init
+    logging.disable(disabled)
+    if env is None:
+        os.environ.pop("TQDM_DISABLE", None)
+    else:
+        os.environ["TQDM_DISABLE"] = env
 
 
 @pytest.fixture

@@ -11,10 +11,17 @@ import torch
 from safetensors.torch import load_file
 from transformers import AutoModelForCausalLM
 
-from exporters.cli import main as export
+from exporters import cli as exporters_cli
+from lake.edge import run_cli
 from tests.helpers.fit_runs import TINY, fit_args
 from trainers.fit import main as fit
 from transforms.pack_cli import main as pack
+
+
+def export(argv: list[str]) -> int:
+    """`python -m exporters ARGV` in-process: an error reaches the edge, one line, exit 2."""
+    return run_cli("exporters", exporters_cli.main, argv)
+
 
 pytestmark = pytest.mark.slow
 

@@ -122,7 +122,7 @@ def test_a_feed_model_without_its_python_step_is_an_error(sql_copy):
 
 def test_a_python_step_that_writes_an_undeclared_table_fails_its_run(tmp_path):
     def sneaky(lake, source, cfg):
-        lake.write("near_dup_bands", [{"doc": 1, "band": 0, "bucket": 7}], mode="overwrite")
+        lake.write("near_dup_bands", [{"doc": 1, "band": 0, "bucket": 7, "share": 1, "shares": 1}], mode="overwrite")
         lake.write("exact_dups", [{"repo_id": "r", "path": "a.go", "content_hash": "h", "size": 1,
                                    "kept_repo_id": "k", "kept_path": "a.go"}], mode="overwrite")
         return {"rows": 0}

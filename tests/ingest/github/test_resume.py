@@ -106,7 +106,7 @@ def test_token_never_reaches_logs_errors_or_the_lake(github, tmp_path):
 def test_cli_rejects_bad_input_with_one_line(tmp_path):
     proc = cli(["fetch", "not-a-repo", "--lake", str(tmp_path / "lake")])
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and err.strip() == "error: repository 'not-a-repo' is not owner/name"
+    assert proc.returncode == 2 and err.strip() == "ingest: repository 'not-a-repo' is not owner/name"
     proc = cli(["fetch", "--lake", str(tmp_path / "lake")])
     out, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "--from-top" in err and "Traceback" not in err

@@ -119,7 +119,7 @@ def test_four_workers_one_killed_and_restarted_collect_what_one_process_does(git
 def test_worker_spec_is_checked_with_one_line(tmp_path):
     proc = cli(["fetch", "acme/widget", "--worker", "5/4", "--lake", str(tmp_path / "lake")])
     out, err = proc.communicate(timeout=120)
-    assert proc.returncode == 2 and err.strip() == "error: --worker '5/4': need 1 <= I <= N"
+    assert proc.returncode == 2 and err.strip() == "ingest: --worker '5/4': need 1 <= I <= N"
 
 
 def test_second_worker_on_a_spent_token_pauses_instead_of_overspending(github, tmp_path):
