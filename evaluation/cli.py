@@ -36,7 +36,7 @@ def _suite_options() -> argparse.ArgumentParser:
     p.add_argument("--max-new-tokens", type=int, default=None, help="tokens per generated answer "
                    f"(default: {EvalConfig.explain_max_new_tokens} explain, {EvalConfig.code_max_new_tokens} code)")
     p.add_argument("--greedy", action="store_true", help="greedy generation instead of the served sampling "
-                   "(trainers/sampling.py: temperature %s, top-p %s, repetition penalty %s)"
+                   "(artifacts/sampling.py: temperature %s, top-p %s, repetition penalty %s)"
                    % (EvalConfig.temperature, EvalConfig.top_p, EvalConfig.repetition_penalty))
     p.add_argument("--ngram", type=int, default=EvalConfig.ngram, help="decontamination n-gram length in words")
     p.add_argument("--contamination-threshold", type=float, default=EvalConfig.contamination_threshold)

@@ -1,6 +1,6 @@
 -- model: documents
 -- reads: files, clean_files, near_dup_clusters, exact_dups, repo_splits, clean_repos, readmes, trees, clean_pulls, github_issues, github_issue_comments, commits, commit_filter
--- feeds: documents (a Python step serialises each row with transforms/grammar.py, redacts it, writes documents)
+-- feeds: documents (a Python step serialises each row with artifacts/grammar.py, redacts it, writes documents)
 --
 -- Every document the corpus may train on, one row each, of an allowed repository:
 --   file       a clean file (filters passed, not an exact duplicate) that represents its near-dup cluster
