@@ -15,7 +15,6 @@ import numpy as np
 
 from artifacts.architecture import ARCHITECTURE, fresh_model
 from artifacts.checkpoint import load_model
-from artifacts.errors import ArtifactError
 from artifacts.grammar import SINGLE_TOKENS
 from artifacts.llama_runtime import load_llama
 from evaluation.errors import EvalError
@@ -210,12 +209,10 @@ def _cut_at_stop(ids: list[int], stop_ids) -> list[int]:
 
 
 def load_checkpoint(ckpt: str | Path) -> HFSubject:
-    """A trainer checkpoint (artifacts/checkpoint.py) with its tokenizer (transforms/tokenizer.py)."""
-    try:
-        loaded = load_model(ckpt)
-        tokenizer = Tokenizer.from_file(loaded.tokenizer_path)
-    except ArtifactError as e:
-        raise EvalError(str(e)) from None
+    """A trainer checkpoint (artifacts/checkpoint.py) with its tokenizer (artifacts/tokenizer.py); a bad one is an
+    ArtifactError, a RepoLLMError the edge reports as it is."""
+    loaded = load_model(ckpt)
+    tokenizer = Tokenizer.from_file(loaded.tokenizer_path)
     hp = dict(loaded.meta.get("hyper_parameters") or {})
     return HFSubject(loaded.model, tokenizer, str(ckpt), hp.get("seed"), loaded.tokenizer_id, hp)
 
