@@ -4,9 +4,10 @@ Out of core: what this process holds is bounded by a batch, whatever the corpus.
 1. Documents: the source's keys (repository, path, size; never the text) are numbered in the source's order,
    the corpus-wide rank order, into an in-memory DuckDB table (`DOCS`); a digest of that list ties every share
    of the work to one list.
-2. Signatures: the texts of a share of the documents stream from `files` unsorted (a sort over the texts would
-   hold them all); worker processes shingle and sign batches bounded by files and bytes (at most `workers + 1`
-   in flight), and each batch's LSH band hashes stream into the lake table `near_dup_bands`.
+2. Signatures: the texts of a share of the documents are read from `files` a bounded run of documents per
+   query (no sort over the texts, no query over the whole share: either held them all); worker processes
+   shingle and sign batches bounded by files and bytes (at most `workers + 1` in flight), and each batch's
+   LSH band hashes stream into the lake table `near_dup_bands`.
 3. Candidates: DuckDB self-joins `near_dup_bands` on (band, bucket), spilling to disk when it must.
 4. Verification: only the candidates' texts are read again, a bounded block of documents at a time, and each
    candidate pair is counted exactly.
@@ -178,14 +179,17 @@ def number_documents(lake, source, shares: int = 1) -> tuple[int, str]:
 
 def _texts_where(lake, where: str, params: list) -> pa.Table:
     """(doc, content) of the numbered documents matching `where` (over `d`, the DOCS row), by one query over
-    only their repositories' files (DuckLake reads no other repository's Parquet). Materialised: DuckDB 1.5.5
-    buffers a whole streaming result of long VARCHARs when the reader is made (duckdb/duckdb-python#617), so
-    a query's texts are bounded by what it asks for, never by the corpus."""
+    only their repositories' files (DuckLake reads no other repository's Parquet) and paths (so that a join
+    built on the `files` side holds about the documents asked for, not whole repositories). Materialised:
+    DuckDB 1.5.5 buffers a whole streaming result of long VARCHARs when the reader is made
+    (duckdb/duckdb-python#617), so a query's texts are bounded by what it asks for, never by the corpus."""
     cur = lake.con.cursor()
     try:
-        repos = [r for (r,) in cur.execute(f"SELECT DISTINCT repo_id FROM {DOCS} AS d WHERE {where}", params).fetchall()]
+        repos, paths = cur.execute(f"SELECT list(DISTINCT repo_id), list(DISTINCT path) FROM {DOCS} AS d "
+                                   f"WHERE {where}", params).fetchone()
         return cur.execute(f"SELECT d.doc, f.content FROM lake.files AS f JOIN {DOCS} AS d USING (repo_id, path) "
-                           f"WHERE list_contains(?, f.repo_id) AND {where}", [repos, *params]).to_arrow_table()
+                           f"WHERE list_contains(?, f.repo_id) AND list_contains(?, f.path) AND {where}",
+                           [repos or [], paths or [], *params]).to_arrow_table()
     finally:
         cur.close()
 
