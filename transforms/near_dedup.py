@@ -182,7 +182,7 @@ def _texts_where(lake, where: str, params: list) -> pa.Table:
     only their repositories' files (DuckLake reads no other repository's Parquet). Materialised: DuckDB 1.5.5
     buffers a whole streaming result of long VARCHARs when the reader is made (duckdb/duckdb-python#617), so
     a query's texts are bounded by what it asks for, never by the corpus. (Filtering on the paths too gave a
-    higher 8x peak of bench/dedup_scale_bench.py, one run each: 481 MB against 438.)"""
+    higher 8x peak of bench/dedup_scale_bench.py: 481 MB in one run, against 438 and 451 without.)"""
     cur = lake.con.cursor()
     try:
         repos = [r for (r,) in cur.execute(f"SELECT DISTINCT repo_id FROM {DOCS} AS d WHERE {where}", params).fetchall()]
