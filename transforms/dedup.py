@@ -63,9 +63,17 @@ def fmix32(h: np.ndarray) -> np.ndarray:
 
 
 class _TokenHashes(dict):
-    """Token -> the first 8 bytes of its sha1, computed on first sight (the vocabulary is small)."""
+    """Token -> the first 8 bytes of its sha1, computed on first sight. Bounded: a corpus's identifiers and
+    literals keep growing with it (82k distinct tokens in 1,000 GOROOT files, 283k in 8,000 edited copies:
+    36 MB), so the cache starts afresh past `max_tokens`; a hash is the same whether cached or not."""
+
+    def __init__(self, max_tokens: int = 100_000):
+        super().__init__()
+        self.max_tokens = max_tokens
 
     def __missing__(self, token: str) -> int:
+        if len(self) >= self.max_tokens:
+            self.clear()
         h = int.from_bytes(hashlib.sha1(token.encode("utf-8", "surrogatepass")).digest()[:8], "little")
         self[token] = h
         return h

@@ -4,9 +4,10 @@ Out of core: what this process holds is bounded by a batch, whatever the corpus.
 1. Documents: the source's keys (repository, path, size; never the text) are numbered in the source's order,
    the corpus-wide rank order, into an in-memory DuckDB table (`DOCS`); a digest of that list ties every share
    of the work to one list.
-2. Signatures: the texts of a share of the documents stream from `files` unsorted (a sort over the texts would
-   hold them all); worker processes shingle and sign batches bounded by files and bytes (at most `workers + 1`
-   in flight), and each batch's LSH band hashes stream into the lake table `near_dup_bands`.
+2. Signatures: the texts of a share of the documents are read from `files` a bounded run of documents per
+   query (no sort over the texts, no query over the whole share: either held them all); worker processes
+   shingle and sign batches bounded by files and bytes (at most `workers + 1` in flight), and each batch's
+   LSH band hashes stream into the lake table `near_dup_bands`.
 3. Candidates: DuckDB self-joins `near_dup_bands` on (band, bucket), spilling to disk when it must.
 4. Verification: only the candidates' texts are read again, a bounded block of documents at a time, and each
    candidate pair is counted exactly.
@@ -37,7 +38,7 @@ from transforms.errors import TransformError
 
 BATCH_FILES = 2_000     # files per signature batch (and at most per block of re-read candidate texts)
 BATCH_BYTES = 4 << 20   # text per signature batch: its shingles and signatures peak at about 10x this
-BLOCK_BYTES = 8 << 20   # text per block of re-read candidate texts: below a signature batch's peak
+BLOCK_BYTES = 2 << 20   # text per block of re-read candidate texts: exact counting peaks at about 10x this
 DOCS = "memory.main.near_dup_docs"  # this process's numbered document keys (every cursor of the lake sees it)
 _BUCKET_MIX = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0xD6E8FEB86659FD93,
                         0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53, 0x94D049BB133111EB, 0xBF58476D1CE4E5B9],
@@ -176,12 +177,38 @@ def number_documents(lake, source, shares: int = 1) -> tuple[int, str]:
     return n, digest.hexdigest()[:32]
 
 
-def _contents(lake, share: int, batch_rows: int = 256) -> pa.RecordBatchReader:
-    """(doc, content) of one share's documents, in no particular order: no sort holds the texts. The join
-    builds on the documents' keys (DuckDB builds on the side it estimates smaller: `files` is never smaller)."""
+def _texts_where(lake, where: str, params: list) -> pa.Table:
+    """(doc, content) of the numbered documents matching `where` (over `d`, the DOCS row), by one query over
+    only their repositories' files (DuckLake reads no other repository's Parquet). Materialised: DuckDB 1.5.5
+    buffers a whole streaming result of long VARCHARs when the reader is made (duckdb/duckdb-python#617), so
+    a query's texts are bounded by what it asks for, never by the corpus. (Filtering on the paths too gave a
+    higher 8x peak of bench/dedup_scale_bench.py: 481 MB in one run, against 438 and 451 without.)"""
     cur = lake.con.cursor()
-    return cur.execute(f"SELECT d.doc, f.content FROM lake.files AS f JOIN {DOCS} AS d USING (repo_id, path) "
-                       "WHERE d.share = ?", [share]).to_arrow_reader(batch_rows)
+    try:
+        repos = [r for (r,) in cur.execute(f"SELECT DISTINCT repo_id FROM {DOCS} AS d WHERE {where}", params).fetchall()]
+        return cur.execute(f"SELECT d.doc, f.content FROM lake.files AS f JOIN {DOCS} AS d USING (repo_id, path) "
+                           f"WHERE list_contains(?, f.repo_id) AND {where}", [repos, *params]).to_arrow_table()
+    finally:
+        cur.close()
+
+
+def _contents(lake, share: int, max_files: int = BATCH_FILES, max_bytes: int = BATCH_BYTES):
+    """(doc, content) tables of one share's documents, read a run of documents at a time (at most `max_files`
+    files and about `max_bytes` of text, by the sizes numbered with the keys): one query over a whole share
+    held every text of it (`_texts_where`)."""
+    keys = lake.con.cursor().execute(f"SELECT doc, coalesce(size, 0) AS size FROM {DOCS} WHERE share = ? ORDER BY doc",
+                                     [share]).to_arrow_reader(50_000)
+    run: list[int] = []
+    held = 0
+    for batch in keys:
+        for doc, size in zip(batch.column("doc").to_pylist(), batch.column("size").to_pylist()):
+            if run and (len(run) >= max_files or held + size > max_bytes):
+                yield _texts_where(lake, "d.share = ? AND d.doc BETWEEN ? AND ?", [share, run[0], run[-1]])
+                run, held = [], 0
+            run.append(doc)
+            held += size
+    if run:
+        yield _texts_where(lake, "d.share = ? AND d.doc BETWEEN ? AND ?", [share, run[0], run[-1]])
 
 
 def sign_share(lake, cfg: TransformConfig, share: int, shares: int, digest: str, documents: int,
@@ -220,16 +247,9 @@ def missing_shares(lake, shares: int, digest: str) -> list[str]:
 
 
 def _texts(lake, docs: np.ndarray) -> dict[int, str]:
-    """The content of documents `docs`, read again from `files`. A filter on the block's repositories and
-    paths, not a join: DuckDB may build a join's hash table from `files`, every content in it."""
-    keys = lake.con.execute(f"SELECT repo_id, path, doc FROM {DOCS} WHERE list_contains(?, doc)",
-                            [docs.tolist()]).fetchall()
-    wanted = {(r, p): int(d) for r, p, d in keys}
-    repos, paths = sorted({r for r, _ in wanted}), sorted({p for _, p in wanted})
-    got = lake.con.execute("SELECT repo_id, path, content FROM lake.files WHERE list_contains(?, repo_id) "
-                           "AND list_contains(?, path)", [repos, paths]).to_arrow_table()
-    return {wanted[k]: c or "" for k, c in zip(zip(got.column("repo_id").to_pylist(), got.column("path").to_pylist()),
-                                               got.column("content").to_pylist()) if k in wanted}
+    """The content of documents `docs`, read again from `files`."""
+    got = _texts_where(lake, "list_contains(?, d.doc)", [docs.tolist()])
+    return {d: c or "" for d, c in zip(got.column("doc").to_pylist(), got.column("content").to_pylist())}
 
 
 def verify_pairs(candidates: np.ndarray, read_texts, cfg: TransformConfig, block_docs: int = BATCH_FILES,

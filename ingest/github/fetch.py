@@ -42,6 +42,16 @@ def _ts(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def ancestors(repo: dict) -> list[str]:
+    """owner/name of a GraphQL repository's parent, the parent's parent, ... as far as the answer nests them."""
+    chain = []
+    node = repo.get("parent")
+    while node and node.get("nameWithOwner"):
+        chain.append(node["nameWithOwner"])
+        node = node.get("parent")
+    return chain
+
+
 def split_repo(repo_id: str) -> tuple[str, str]:
     owner, _, name = repo_id.partition("/")
     if not owner or not name or "/" in name:
@@ -72,7 +82,7 @@ class RepoCollector:
         self.patches_via_rest = patches_via_rest
         self.progress = progress
         self.rows = 0
-        self._forks: dict[str, tuple[bool, str | None]] = {}  # repo_id -> (isFork, parent) from its PULLS pages
+        self._forks: dict[str, tuple[bool, list[str]]] = {}  # repo_id -> (isFork, ancestors) from its PULLS pages
         # The budget the limiter shares with other workers; a limiter without one still has its state saved.
         self.budget = client.limiter.shared if isinstance(client.limiter.shared, LakeBudget) else LakeBudget(lake)
 
@@ -140,7 +150,7 @@ class RepoCollector:
             if repo is None:
                 raise GitHubError(f"repository {repo_id} not found through GraphQL")
             if "isFork" in repo:
-                self._forks[repo_id] = (repo["isFork"], (repo.get("parent") or {}).get("nameWithOwner"))
+                self._forks[repo_id] = (repo["isFork"], ancestors(repo))
             conn = repo[conn_name]
             nodes = conn["nodes"]
             stop = False
@@ -170,14 +180,18 @@ class RepoCollector:
             after = end
 
     def _fork_writes(self, repo_id: str) -> list[Write]:
-        """GraphQL's isFork / parent onto the repository's github_repos row, when search wrote one."""
+        """GraphQL's isFork and ancestry as the repository's github_forks row, and its parent onto its
+        github_repos row when search wrote one."""
         if repo_id not in self._forks:
             return []
-        fork, parent = self._forks.pop(repo_id)
+        fork, chain = self._forks.pop(repo_id)
+        parent = chain[0] if chain else None
+        writes = [Write("github_forks", [{"repo_id": repo_id, "fork": fork, "parent": parent, "ancestors": chain,
+                                          "fetched_at": _now()}], "upsert")]
         rows = self.lake.query("SELECT * FROM github_repos WHERE repo_id = ?", [repo_id]).to_pylist()
         for r in rows:
             r.update(fork=fork, parent=parent)
-        return [Write("github_repos", rows, "upsert")] if rows else []
+        return writes + ([Write("github_repos", rows, "upsert")] if rows else [])
 
     def _ask(self, query: str, variables: dict, what: str) -> tuple[dict, int]:
         """One GraphQL page: (data, the `first` it was fetched with). On a timeout, the same page again

@@ -56,8 +56,16 @@ def document(name: str, variables: str, body: str) -> str:
 _LIST = ("$owner: String!, $name: String!, $first: Int!, $after: String, "
          "$orderField: IssueOrderField!, $direction: OrderDirection!")
 
-# the repository's fork parent rides along (free): GitHub's own fork graph for the splits
-PULLS = document("Pulls", _LIST, "repository(owner: $owner, name: $name) { isFork parent { nameWithOwner } "
+# The repository's fork ancestry rides along (free: objects, not connections, cost no points): its parent,
+# the parent's parent, ... FORK_DEPTH deep; the splits group a fork with its whole network (sql/clean_repos.sql).
+FORK_DEPTH = 4
+
+
+def _ancestry(depth: int) -> str:
+    return "" if depth == 0 else f"parent {{ nameWithOwner {_ancestry(depth - 1)}}} "
+
+
+PULLS = document("Pulls", _LIST, f"repository(owner: $owner, name: $name) {{ isFork {_ancestry(FORK_DEPTH)}"
                  "pullRequests(first: $first, "
                  "after: $after, orderBy: {field: $orderField, direction: $direction}) { nodes { ...Pull } "
                  "pageInfo { ...Page } } }")

@@ -65,6 +65,16 @@ TABLES = [
         key=("repo_id", "comment_id"), scope=("repo_id",), partition_by=("repo_id",),
     ),
     Table(
+        "github_forks", "raw", "GitHub's fork graph for every repository `ingest github fetch` asked about (search "
+        "or not): the splits keep a fork with its whole fork network.",
+        cols(_REPO, ("fork", "BOOLEAN", "GraphQL `isFork`"),
+             ("parent", "VARCHAR", "owner/name of the repository it was forked from; NULL when not a fork"),
+             ("ancestors", "VARCHAR[]", "the parent, the parent's parent, ... as far as one query reaches "
+              "(ingest/github/queries.py FORK_DEPTH); the lake joins longer chains through each ancestor's own row"),
+             ("fetched_at", "TIMESTAMPTZ")),
+        key=("repo_id",),
+    ),
+    Table(
         "github_cursors", "meta", "Pagination checkpoints per (repository, resource), so a killed run resumes.",
         cols(_REPO, ("resource", "VARCHAR", "pulls | issues | readme"),
              ("cursor", "VARCHAR", "GraphQL endCursor of the last committed page of a first, full crawl"),

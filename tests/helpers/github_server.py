@@ -151,6 +151,7 @@ def _wire(s: graphql.GraphQLSchema) -> None:
     tm["Query"].fields["repository"].resolve = lambda _, info, owner, name, **kw: info.context["server"].gql_repo(owner, name)
     tm["Query"].fields["node"].resolve = lambda _, info, id: info.context["server"].gql_node(id)
     tm["Query"].fields["rateLimit"].resolve = lambda _, info, **kw: info.context["rate"]
+    tm["Repository"].fields["parent"].resolve = lambda repo, info: info.context["server"].gql_parent(repo)
     tm["Repository"].fields["pullRequests"].resolve = _connection("pullRequests")
     tm["Repository"].fields["issues"].resolve = _connection("issues")
     tm["PullRequest"].fields["files"].resolve = _connection("files")
@@ -362,6 +363,18 @@ class FakeGitHub:
             raise graphql.GraphQLError(f"Could not resolve to a Repository with the name '{owner}/{name}'.",
                                        extensions={"type": "NOT_FOUND"})
         return F.gql_repository(r)
+
+    def gql_parent(self, repo: dict) -> dict | None:
+        """A repository's parent as GitHub nests it: the parent's own fields, its own parent in turn (a parent
+        this server does not hold is known by name only)."""
+        name = (repo.get("parent") or {}).get("nameWithOwner")
+        if name is None:
+            return None
+        known = self.repo(*name.split("/", 1))
+        if known is None:
+            return {"__typename": "Repository", "nameWithOwner": name}
+        return {"__typename": "Repository", "nameWithOwner": known.full_name, "isFork": known.fork,
+                "parent": {"nameWithOwner": known.parent} if known.parent else None}
 
     def gql_node(self, node_id: str):
         for r in self.repos.values():

@@ -31,6 +31,15 @@ def test_shingles_depend_on_token_order():
     assert np.array_equal(h("a  b\nc d\te f"), a)  # whitespace is not a token
 
 
+def test_the_token_cache_is_bounded_and_changes_no_shingle():
+    texts = _go_sample(20)
+    roomy, tight = dedup.ShingleHasher(5), dedup.ShingleHasher(5)
+    tight._token_hash.max_tokens = 50  # far below these files' vocabulary: the cache restarts many times
+    for t in texts:
+        assert np.array_equal(roomy(t), tight(t))
+    assert len(roomy._token_hash) > 500 and len(tight._token_hash) <= 50
+
+
 def test_signatures_are_bit_exact_with_datasketch_affine32():
     hasher = dedup.ShingleHasher(5)
     hashes = [hasher(t) for t in _go_sample()] + [hasher("x")]

@@ -1,5 +1,6 @@
 """Near dedup as K workers on one shared lake (`python -m transforms near-dedup --worker I/K`, then `--finish K`):
-two worker processes give exactly the clusters of one process; a missing share is a one-line error."""
+two worker processes give exactly the clusters of one process, the next `transforms run` skips near dedup until
+an input changes; a missing share is a one-line error."""
 from __future__ import annotations
 
 import os
@@ -72,8 +73,17 @@ def test_two_worker_processes_give_the_clusters_of_one(shared_lake):
         assert [s["share"] for s in shares] == [1, 2] and all(s["signed"] > 0 for s in shares)
         assert sum(s["signed"] for s in shares) == shares[0]["documents"]  # disjoint shares covering every document
         two = _clusters(lake)
+        after = {r.name: r.action for r in run(lake)}  # the rest of the pipeline: near_dedup is up to date
+        assert after["near_dedup"] == "skipped" and after["documents"] == "ran", after
+        assert _clusters(lake) == two
         run(lake, only="near_dedup")  # one process, every document
         one = _clusters(lake)
+        # an input changed (one more repository): the next run does near dedup again, and sees the new file
+        extra = build_repo(shared_lake.parent / "late", {"late.go": (GOSRC / "sort/sort.go").read_text()})
+        ingest_repo(lake, extra.path, name="late/comer", license="MIT", progress=False)
+        again = {r.name: r.action for r in run(lake)}
+        assert again["near_dedup"] == "ran", again
+        assert ("late/comer", "late.go") in {c[:2] for c in _clusters(lake)}
     assert two == one
     assert sum(not c[4] for c in one) >= 10  # the edited copies were found, so the comparison means something
 
