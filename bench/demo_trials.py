@@ -36,8 +36,13 @@ SAMPLE_BYTES = 20_000_000  # as in `make demo`
 # is the baseline: the demo before issue 25, whose 5-minute cap stopped its 900-step cosine about 70% through.
 BEFORE_STEPS = 900  # tiny-cpu.yaml's max_steps before issue 25: demo-before's cosine runs over these, cut by time
 # the learning rate of tiny-cpu.yaml before issue 25: peak 3e-3, a cosine to 10% of it over the step budget
-BEFORE_LR = ["--model.lr", "3.0e-3", "--model.min_lr_ratio", "0.1", "--model.lr_decay_share", "null",
-             "--model.lr_decay_to_max_time", "false"]
+# and the model, batch and data of tiny-cpu.yaml before the second round (tied AdamW, batch 16, FIM 0.5, NAT first)
+ROUND1 = ["--model.tie_embeddings", "true", "--model.optimizer", "adamw", "--model.warmup_steps", "50",
+          "--data.batch_size", "16", "--data.fim_rate", "0.5", "--data.stages",
+          "[{name: A-natural, tokens: 300000, weights: {NAT: 0.5, MIX: 0.3, CODE: 0.2}}, "
+          "{name: B-code, tokens: 0, weights: {NAT: 0.1, MIX: 0.3, CODE: 0.6}}]"]
+BEFORE_LR = ROUND1 + ["--model.lr", "3.0e-3", "--model.min_lr_ratio", "0.1", "--model.lr_decay_share", "null",
+                      "--model.lr_decay_to_max_time", "false"]
 # TIMED: the cosine ends at the time cap, and only the final validation runs (a mid-run check costs steps).
 TIMED = BEFORE_LR + ["--model.lr_decay_to_max_time", "true", "--trainer.max_steps", "100000",
                      "--trainer.val_check_interval", "100000"]
@@ -70,6 +75,14 @@ CANDIDATES = {
     "w-v4k-bf16": (4000, WSD + BF16),
     "w-v4k-b8": (4000, WSD + ["--data.batch_size", "8"]),
     "w-v4k-seq512-b8": (4000, WSD + ["--data.seq_len", "512", "--data.batch_size", "8"]),
+    # second round: tiny-cpu.yaml as it is now (untied head, Muon, batch 8, FIM 0.1, CODE-heavy stages, WSD) and
+    # each change taken back, one at a time
+    "m-demo": (4000, []),
+    "m-tied": (4000, ["--model.tie_embeddings", "true"]),
+    "m-adamw": (4000, ["--model.optimizer", "adamw"]),
+    "m-b16": (4000, ["--data.batch_size", "16"]),
+    "m-fim0.5": (4000, ["--data.fim_rate", "0.5"]),
+    "m-compile": (4000, ["--model.compile", "true"]),
 }
 
 

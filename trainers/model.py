@@ -17,6 +17,7 @@ from artifacts.lora import LoraSpec
 from trainers import adapt
 from trainers.construction import build_model
 from trainers.errors import TrainerError
+from trainers.optimizers import build_optimizer
 from trainers.loss import IGNORE, HeldOutSums, token_losses
 
 
@@ -42,7 +43,8 @@ class LlamaLM(L.LightningModule):
                  init_std: float = 0.02, lr: float = 3e-3, min_lr_ratio: float = 0.1, warmup_steps: int = 100,
                  lr_decay_steps: int | None = None, lr_decay_to_max_time: bool = False,
                  lr_decay_share: float | None = None, weight_decay: float = 0.1,
-                 betas: tuple[float, float] = (0.9, 0.95),
+                 betas: tuple[float, float] = (0.9, 0.95), optimizer: str = "adamw",
+                 muon_lr: float | None = None,
                  init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234,
                  compile: bool | None = None):
         super().__init__()
@@ -108,13 +110,9 @@ class LlamaLM(L.LightningModule):
     # -- optimiser ---------------------------------------------------------------------------
     def configure_optimizers(self):
         hp = self.hparams
-        params = [p for p in self.parameters() if p.requires_grad]  # LoRA: the adapters only
-        decay = [p for p in params if p.ndim >= 2]
-        no_decay = [p for p in params if p.ndim < 2]
-        # one fused kernel for the whole update on a GPU; foreach (a few batched ops) elsewhere
-        kernel = {"fused": True} if self.device.type == "cuda" else {"foreach": True}
-        opt = torch.optim.AdamW([{"params": decay, "weight_decay": hp.weight_decay},
-                                 {"params": no_decay, "weight_decay": 0.0}], lr=hp.lr, betas=tuple(hp.betas), **kernel)
+        named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]  # LoRA: the adapters only
+        opt = build_optimizer(hp.get("optimizer", "adamw"), named, hp.lr, hp.weight_decay, hp.betas,
+                              self.device.type == "cuda", hp.get("muon_lr"))
         horizon = hp.lr_decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else None)
         by_time = self._time_progress() if hp.get("lr_decay_to_max_time") else None
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio, by_time,

@@ -125,6 +125,34 @@ def test_gguf_f16_agrees_with_pytorch_on_next_tokens(ggufs, torch_model, val_win
     assert max_diff < 0.1  # f16 rounding of the weights; the figure is printed above
 
 
+def test_an_untied_head_reaches_llama_cpp_as_its_own_output_tensor(kit, val_windows, tmp_path):
+    """The demo's model has its own output head: the GGUF must carry it (output.weight), not fall back on
+    token_embd. The kit's tied checkpoint is untied here with a head that differs from the embedding."""
+    ckpt = torch.load(kit.ckpt, map_location="cpu", weights_only=False)
+    state = ckpt["state_dict"]
+    gen = torch.Generator().manual_seed(1)
+    emb = state["model.model.embed_tokens.weight"]
+    state["model.lm_head.weight"] = emb.clone() + 0.5 * emb.std() * torch.randn(emb.shape, generator=gen)
+    ckpt["hyper_parameters"]["tie_embeddings"] = False
+    untied = tmp_path / "untied.ckpt"
+    torch.save(ckpt, untied)
+    model = load_model(untied).model
+    assert not model.config.tie_word_embeddings
+    assert not torch.equal(model.lm_head.weight, model.model.embed_tokens.weight)
+    out = tmp_path / "untied-f16.gguf"
+    assert main(["gguf", "--ckpt", str(untied), "--out", str(out), "--type", "f16"]) == 0
+    names = {t.name for t in gguf.GGUFReader(out).tensors}
+    assert {"output.weight", "token_embd.weight"} <= names
+    lm = llama(out, logits_all=True)
+    agree = total = 0
+    for ids in val_windows[:4]:
+        ours, theirs = torch_logits(model, ids), llama_logits(lm, ids)
+        agree += int((ours.argmax(-1) == theirs.argmax(-1)).sum())
+        total += len(ids)
+        assert float(np.abs(ours - theirs).max()) < 0.1
+    assert total >= 200 and agree / total >= 0.99
+
+
 def test_gguf_q8_0_perplexity_within_one_percent_of_f16(ggufs, val_windows):
     ppl = {}
     for qtype in ("f16", "q8_0"):

@@ -1,6 +1,7 @@
 """A tiny `python -m trainers.fit` run on the trainer tests' Go corpus: its config and flags, and its lake."""
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 
 from lake import Lake
@@ -37,3 +38,14 @@ def _sft_rows() -> list[dict]:
 
 def fit_args(lake, run_dir, *extra) -> list[str]:
     return ["--config", CONFIG, "--data.lake", str(lake), "--run_dir", str(run_dir), *TINY, *extra]
+
+
+def train_losses(run_dir: Path) -> dict[int, float]:
+    """step -> train/loss over every version of a run's CSV log (a resumed version overrides)."""
+    out: dict[int, float] = {}
+    for metrics in sorted((run_dir / "logs").glob("version_*/metrics.csv"), key=lambda p: int(p.parent.name[8:])):
+        with open(metrics, newline="") as f:
+            for r in csv.DictReader(f):
+                if r.get("train/loss"):
+                    out[int(r["step"])] = float(r["train/loss"])
+    return out
