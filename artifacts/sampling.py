@@ -1,10 +1,13 @@
 """How the model's text is sampled, defined once: the Hugging Face generation_config.json, the Ollama Modelfile,
 `exporters serve` (requests that leave a setting out) and the evaluation's generation all take it from here.
 
-A low temperature with nucleus sampling and a mild repetition penalty is what code models ship with
-(StarCoder, CodeLlama and Qwen-Coder cards use 0.2-0.3 and top-p 0.95): greedy decoding of a small model
+Nucleus sampling at a moderate temperature with a mild repetition penalty: greedy decoding of a small model
 falls into a loop (the demo's 5-minute model answered `"fmt"` thirty times), and a high temperature breaks
-syntax. Greedy stays available: temperature 0 (`GREEDY`), `--greedy` on the CLIs that generate.
+syntax. Code model cards (StarCoder, CodeLlama, Qwen-Coder) use 0.2-0.3 and top-p 0.95, but at 0.2 the demo's
+model still repeated a line in 4 of 12 completions (3 prompts x 4 seeds, 64 tokens, penalty 1.1), and in 0 of
+12 at 0.5 (mean share of repeated lines 0.248 -> 0.007; a penalty of 1.3 at 0.2 also stops it, but penalises
+the brackets and indentation code repeats by nature). Greedy stays available: temperature 0 (`GREEDY`),
+`--greedy` on the CLIs that generate.
 """
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from dataclasses import asdict, dataclass
 
 @dataclass(frozen=True)
 class Sampling:
-    temperature: float = 0.2
+    temperature: float = 0.5
     top_p: float = 0.95
     top_k: int = 40                    # llama.cpp's and Ollama's default, stated so that HF (50) agrees with them
     repetition_penalty: float = 1.1    # > 1 lowers the odds of tokens already in the recent context

@@ -75,12 +75,12 @@ CANDIDATES = {
     "w-v4k-bf16": (4000, WSD + BF16),
     "w-v4k-b8": (4000, WSD + ["--data.batch_size", "8"]),
     "w-v4k-seq512-b8": (4000, WSD + ["--data.seq_len", "512", "--data.batch_size", "8"]),
-    # second round: tiny-cpu.yaml as it is now (untied head, Muon, batch 8, FIM 0.1, CODE-heavy stages, WSD) and
+    # second round: tiny-cpu.yaml as it is now (untied head, Muon, batch 16, FIM 0.1, CODE-heavy stages, WSD) and
     # each change taken back, one at a time
     "m-demo": (4000, []),
     "m-tied": (4000, ["--model.tie_embeddings", "true"]),
     "m-adamw": (4000, ["--model.optimizer", "adamw"]),
-    "m-b16": (4000, ["--data.batch_size", "16"]),
+    "m-b8": (4000, ["--data.batch_size", "8"]),
     "m-fim0.5": (4000, ["--data.fim_rate", "0.5"]),
     "m-compile": (4000, ["--model.compile", "true"]),
 }

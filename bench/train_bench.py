@@ -7,7 +7,7 @@ loop over the same model and the same batches, in the same process.
         --precision bf16-mixed --steps 300 --rounds 1                    # the 125M shape on one GPU
 
 Without --lake it builds a small lake of GOROOT Go files in a temporary folder (real tokenizer, real shards).
-Both loops: the same LlamaLM (same seed), AdamW (fused on a GPU), gradient clipping 1.0, batches from the same
+Both loops: the same LlamaLM (same seed), the optimiser of the config or --optimizer (AdamW fused on a GPU, or Muon + AdamW), gradient clipping 1.0, batches from the same
 TrainWindows stream (FIM at --fim-rate), the same precision and the same torch.compile setting; timed over the
 steps after `--warmup` (compiling happens there), in `--rounds` interleaved rounds (best of each).
 Target on a CPU: Lightning >= 0.95x the raw loop. MFU needs the accelerator's peak FLOP/s: Lightning's table for
@@ -31,6 +31,7 @@ sys.path.insert(0, str(Path(__file__).parents[1]))
 from trainers import flops  # noqa: E402
 from trainers.data import ShardDataModule  # noqa: E402
 from trainers.model import LlamaLM  # noqa: E402
+from trainers.optimizers import OPTIMIZERS, build_optimizer  # noqa: E402
 
 
 def sync(device: torch.device) -> None:
@@ -55,7 +56,7 @@ class StepClock(L.Callback):
 def model_for(args, vocab: int) -> LlamaLM:
     return LlamaLM(vocab_size=vocab, d_model=args.d_model, n_layers=args.layers, n_heads=args.heads,
                    n_kv_heads=args.kv_heads, ffn_hidden=args.ffn, max_seq_len=args.seq_len, lr=1e-3, warmup_steps=5,
-                   seed=1, compile=args.compile)
+                   seed=1, compile=args.compile, optimizer=args.optimizer, tie_embeddings=args.tie)
 
 
 def data_for(args, lake) -> ShardDataModule:
@@ -90,12 +91,9 @@ def raw_run(args, lake) -> tuple[float, LlamaLM]:
         net.compile()
     autocast = (torch.autocast(device.type, dtype=torch.bfloat16) if args.precision == "bf16-mixed"
                 else contextlib.nullcontext())
-    # the optimiser groups and kernel of LlamaLM.configure_optimizers (its warmup schedule aside)
-    decay = [p for p in net.parameters() if p.ndim >= 2]
-    no_decay = [p for p in net.parameters() if p.ndim < 2]
-    kernel = {"fused": True} if device.type == "cuda" else {"foreach": True}
-    optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=1e-3, betas=(0.9, 0.95), **kernel)
+    # LlamaLM.configure_optimizers' optimiser (its warmup schedule aside)
+    optimizer = build_optimizer(args.optimizer, list(net.named_parameters()), 1e-3, 0.1, (0.9, 0.95),
+                                device.type == "cuda")
     model.train()
     t0 = None
     for step in range(args.warmup + args.steps):
@@ -120,7 +118,8 @@ def apply_config(args) -> None:
     m, d = cfg.get("model", {}), cfg.get("data", {}).get("init_args", {})
     for attr, value in (("d_model", m.get("d_model")), ("layers", m.get("n_layers")), ("heads", m.get("n_heads")),
                         ("kv_heads", m.get("n_kv_heads")), ("ffn", m.get("ffn_hidden")), ("seq_len", d.get("seq_len")),
-                        ("batch", d.get("batch_size"))):
+                        ("batch", d.get("batch_size")), ("optimizer", m.get("optimizer")),
+                        ("tie", m.get("tie_embeddings"))):
         if value is not None and getattr(args, attr) is None:
             setattr(args, attr, value)
 
@@ -143,13 +142,15 @@ def main() -> None:
     ap.add_argument("--precision", default="32-true", choices=("32-true", "bf16-mixed", "bf16-true"))
     ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                     help="torch.compile the model (default: on a GPU only, as LlamaLM does)")
+    ap.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the config's, else adamw")
+    ap.add_argument("--tie", action=argparse.BooleanOptionalAction, default=None, help="tied embeddings (default: the config's, else tied)")
     ap.add_argument("--fim-rate", dest="fim_rate", type=float, default=0.5)
     ap.add_argument("--peak-flops", dest="peak_flops", type=float, help="peak FLOP/s for the MFU (CPU: required)")
     args = ap.parse_args()
     if args.config:
         apply_config(args)
     for attr, default in (("d_model", 192), ("layers", 4), ("heads", 6), ("kv_heads", 2), ("seq_len", 256),
-                          ("batch", 16)):
+                          ("batch", 16), ("optimizer", "adamw"), ("tie", True)):
         if getattr(args, attr) is None:
             setattr(args, attr, default)
     torch.manual_seed(0)

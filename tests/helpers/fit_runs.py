@@ -16,7 +16,9 @@ TINY = ["--model.d_model", "32", "--model.n_layers", "2", "--model.n_heads", "2"
         "--trainer.log_every_n_steps", "1", "--trainer.enable_progress_bar", "false",
         "--trainer.val_check_interval", "1000", "--trainer.max_time", "null", "--trainer.enable_model_summary", "false",
         # the step-based cosine these tests were written against, not the demo's warmup-stable-decay to its time cap
-        "--model.lr_decay_to_max_time", "false", "--model.lr_decay_share", "null", "--model.min_lr_ratio", "0.1"]
+        "--model.lr_decay_to_max_time", "false", "--model.lr_decay_share", "null", "--model.min_lr_ratio", "0.1",
+        # fp32: the tests compare losses and weights across runs to the last digits, not the demo's bf16 autocast
+        "--trainer.precision", "32-true"]
 
 
 def build_fit_lake(root: Path) -> Path:
