@@ -7,9 +7,10 @@ loop over the same model and the same batches, in the same process.
         --precision bf16-mixed --steps 300 --rounds 1                    # the 125M shape on one GPU
 
 Without --lake it builds a small lake of GOROOT Go files in a temporary folder (real tokenizer, real shards).
-Both loops: the same LlamaLM (same seed), the optimiser of the config or --optimizer (AdamW fused on a GPU, or Muon + AdamW), gradient clipping 1.0, batches from the same
-TrainWindows stream (FIM at --fim-rate), the same precision and the same torch.compile setting; timed over the
-steps after `--warmup` (compiling happens there), in `--rounds` interleaved rounds (best of each).
+Both loops: the same LlamaLM (same seed), the config's or --optimizer's optimiser (trainers/optimizers.py: AdamW,
+fused on a GPU, or Muon + AdamW), gradient clipping 1.0, batches from the same TrainWindows stream (FIM at
+--fim-rate), the same precision and the same torch.compile setting; timed over the steps after `--warmup`
+(compiling happens there), in `--rounds` interleaved rounds (best of each).
 Target on a CPU: Lightning >= 0.95x the raw loop. MFU needs the accelerator's peak FLOP/s: Lightning's table for
 known GPUs, or --peak-flops (e.g. a CPU's measured matmul peak).
 """
@@ -143,7 +144,8 @@ def main() -> None:
     ap.add_argument("--compile", action=argparse.BooleanOptionalAction, default=None,
                     help="torch.compile the model (default: on a GPU only, as LlamaLM does)")
     ap.add_argument("--optimizer", choices=OPTIMIZERS, help="default: the config's, else adamw")
-    ap.add_argument("--tie", action=argparse.BooleanOptionalAction, default=None, help="tied embeddings (default: the config's, else tied)")
+    ap.add_argument("--tie", action=argparse.BooleanOptionalAction, default=None,
+                    help="tied embeddings (default: the config's, else tied)")
     ap.add_argument("--fim-rate", dest="fim_rate", type=float, default=0.5)
     ap.add_argument("--peak-flops", dest="peak_flops", type=float, help="peak FLOP/s for the MFU (CPU: required)")
     args = ap.parse_args()
