@@ -36,8 +36,10 @@ SAMPLE_BYTES = 20_000_000  # as in `make demo`
 # is the baseline: the demo before issue 25, whose 5-minute cap stopped its 900-step cosine about 70% through.
 BEFORE_STEPS = 900  # tiny-cpu.yaml's max_steps before issue 25: demo-before's cosine runs over these, cut by time
 # the learning rate of tiny-cpu.yaml before issue 25: peak 3e-3, a cosine to 10% of it over the step budget
-# and the model, batch and data of tiny-cpu.yaml before the second round (tied AdamW, batch 16, FIM 0.5, NAT first)
-ROUND1 = ["--model.tie_embeddings", "true", "--model.optimizer", "adamw", "--model.warmup_steps", "50",
+# and the model, batch and data of tiny-cpu.yaml before the second round (tied AdamW, batch 16, FIM 0.5, NAT first,
+# fp32, one learning rate)
+ROUND1 = ["--model.tie_embeddings", "true", "--model.optimizer", "adamw", "--model.embed_lr", "null",
+          "--model.warmup_steps", "50", "--trainer.precision", "32-true",
           "--data.batch_size", "16", "--data.fim_rate", "0.5", "--data.stages",
           "[{name: A-natural, tokens: 300000, weights: {NAT: 0.5, MIX: 0.3, CODE: 0.2}}, "
           "{name: B-code, tokens: 0, weights: {NAT: 0.1, MIX: 0.3, CODE: 0.6}}]"]
@@ -75,7 +77,8 @@ CANDIDATES = {
     "w-v4k-bf16": (4000, WSD + BF16),
     "w-v4k-b8": (4000, WSD + ["--data.batch_size", "8"]),
     "w-v4k-seq512-b8": (4000, WSD + ["--data.seq_len", "512", "--data.batch_size", "8"]),
-    # second round: tiny-cpu.yaml as it is now (untied head, Muon, batch 16, FIM 0.1, CODE-heavy stages, WSD) and
+    # second and third rounds: tiny-cpu.yaml as it is now (untied head, Muon, embedding LR 10x, batch 16, FIM 0.1,
+    # CODE-heavy stages, WSD, bf16) and
     # each change taken back, one at a time
     "m-demo": (4000, []),
     "m-tied": (4000, ["--model.tie_embeddings", "true"]),
@@ -83,6 +86,7 @@ CANDIDATES = {
     "m-b8": (4000, ["--data.batch_size", "8"]),
     "m-fim0.5": (4000, ["--data.fim_rate", "0.5"]),
     "m-compile": (4000, ["--model.compile", "true"]),
+    "m-embed-shared-lr": (4000, ["--model.embed_lr", "null"]),
 }
 
 

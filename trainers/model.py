@@ -44,7 +44,7 @@ class LlamaLM(L.LightningModule):
                  lr_decay_steps: int | None = None, lr_decay_to_max_time: bool = False,
                  lr_decay_share: float | None = None, weight_decay: float = 0.1,
                  betas: tuple[float, float] = (0.9, 0.95), optimizer: str = "adamw",
-                 muon_lr: float | None = None,
+                 muon_lr: float | None = None, embed_lr: float | None = None,
                  init_from: str | None = None, lora: LoraSpec | None = None, peak_flops: float | None = None, seed: int = 1234,
                  compile: bool | None = None):
         super().__init__()
@@ -112,7 +112,7 @@ class LlamaLM(L.LightningModule):
         hp = self.hparams
         named = [(n, p) for n, p in self.model.named_parameters() if p.requires_grad]  # LoRA: the adapters only
         opt = build_optimizer(hp.get("optimizer", "adamw"), named, hp.lr, hp.weight_decay, hp.betas,
-                              self.device.type == "cuda", hp.get("muon_lr"))
+                              self.device.type == "cuda", hp.get("muon_lr"), hp.get("embed_lr"))
         horizon = hp.lr_decay_steps or (self.trainer.max_steps if self.trainer.max_steps > 0 else None)
         by_time = self._time_progress() if hp.get("lr_decay_to_max_time") else None
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(hp.warmup_steps, horizon, hp.min_lr_ratio, by_time,

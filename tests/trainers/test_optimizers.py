@@ -36,6 +36,25 @@ def test_muon_takes_each_layer_matrix_and_adamw_everything_else_once(tied):
     assert muon.param_groups[0]["lr"] == 0.5
 
 
+@pytest.mark.parametrize("kind", ["muon", "adamw"])
+def test_embed_lr_is_the_embedding_s_own_rate_and_the_schedule_scales_it_like_the_rest(kind):
+    model = fresh_model({**ARCH, "tie_embeddings": False}, seed=1)
+    opt = build_optimizer(kind, list(model.named_parameters()), 1e-3, 0.1, (0.9, 0.95), on_gpu=False, embed_lr=3e-2)
+    embedding = model.get_input_embeddings().weight
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.25 if step else 1.0)
+    for when in ("before", "after"):
+        rates = {id(p): g["lr"] for g in opt.param_groups for p in g["params"]}
+        factor = 1.0 if when == "before" else 0.25
+        assert rates.pop(id(embedding)) == pytest.approx(3e-2 * factor), when
+        assert model.lm_head.weight.data_ptr() != embedding.data_ptr()  # the untied head keeps the model's rate
+        assert list(rates.values()) == pytest.approx([1e-3 * factor] * len(rates)), when
+        opt.step()
+        sched.step()
+    # without embed_lr the embedding trains at the model's rate
+    plain = build_optimizer(kind, list(model.named_parameters()), 1e-3, 0.1, (0.9, 0.95), on_gpu=False)
+    assert {g["lr"] for g in plain.param_groups} == {1e-3}
+
+
 def test_adamw_stays_one_plain_optimizer_and_a_wrong_name_is_an_error():
     model = fresh_model({**ARCH, "tie_embeddings": True}, seed=1)
     assert type(build_optimizer("adamw", list(model.named_parameters()), 1e-3, 0.1, (0.9, 0.95), False)) is torch.optim.AdamW
