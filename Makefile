@@ -43,7 +43,7 @@ demo: setup
 	$(PY) -m exporters hf --ckpt $(CKPT) --out $(EXPORT)/hf --lake $(LAKE)
 	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-f16.gguf --type f16
 	$(PY) -m exporters gguf --hf $(EXPORT)/hf --out $(EXPORT)/gguf/model-q8_0.gguf --type q8_0
-	$(PY) -m exporters serve --gguf $(EXPORT)/gguf/model-q8_0.gguf --smoke 'package main' --smoke-held-out --max-tokens 64 --lake $(LAKE)
+	$(PY) -m exporters serve --gguf $(EXPORT)/gguf/model-q8_0.gguf --smoke 'package main' --smoke-path main.go --smoke-held-out --max-tokens 64 --lake $(LAKE)
 	$(PY) -m lake index --category NAT --limit 200 --lake $(LAKE)
 	$(PY) -m lake search "how to parse a Go module file" --k 3 --mode hybrid --lake $(LAKE)
 	$(PY) -m lake tables --lake $(LAKE)

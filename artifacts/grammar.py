@@ -92,8 +92,14 @@ def _comments(comments) -> str:
     return "<COMMENTS>\n" + "".join(_block("<COMMENT>", f"{c['author']}: {c['body']}") for c in comments if c["body"])
 
 
+def file_start(path: str, content: str) -> str:
+    """A file's region as training saw it (without the repository line): what a prompt for code in that file
+    starts with, so that the model knows it is in a Go file and where."""
+    return _inline("<FILE path=", f"{path}>") + content
+
+
 def render_file(repo_id: str, path: str, content: str) -> str:
-    return _inline("<REPO>", repo_id) + _inline("<FILE path=", f"{path}>") + content
+    return _inline("<REPO>", repo_id) + file_start(path, content)
 
 
 def render_package_doc(repo_id: str, path: str, text: str) -> str:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
 
+from artifacts.grammar import file_start
 from evaluation.errors import EvalError
 from evaluation.gotoolchain import build_tool
 
@@ -36,7 +37,7 @@ class CodeTask:
 
     @property
     def prompt(self) -> str:
-        return f"<FILE path={self.path}>\n" + self.raw[: self.lbrace + 1].decode("utf-8")
+        return file_start(self.path, self.raw[: self.lbrace + 1].decode("utf-8"))
 
     @property
     def reference(self) -> str:

@@ -6,6 +6,7 @@ import json
 import sys
 from pathlib import Path
 
+from artifacts.grammar import file_start
 from artifacts.held_out import held_out_prompt
 from artifacts.sampling import GREEDY
 from exporters import serve
@@ -55,6 +56,9 @@ def parser(command: str | None = None) -> argparse.ArgumentParser:
     p.add_argument("--smoke-held-out", action="store_true",
                    help="smoke with the first lines of a held-out Go file of the lake's test split too")
     p.add_argument("--prompt-lines", type=int, default=12, help="lines of the held-out prompt (default 12)")
+    p.add_argument("--smoke-path", metavar="PATH",
+                   help="frame the smoke prompts as files, the way training saw every file: each --smoke prompt as the "
+                        "start of file PATH (`<FILE path=PATH>` before it), the held-out prompt as its own file")
     add_lake_options(p, "with --smoke-held-out: the lake (default $REPO_LLM_LAKE or ./data)")
     p.add_argument("--max-tokens", type=int, default=32, help="with --smoke")
     p.add_argument("--greedy", action="store_true", help="with --smoke: greedy instead of the served sampling")
@@ -86,7 +90,7 @@ def _write_card(source, out: Path, lake: str | None, data_path: str | None) -> s
     return f"{out / 'README.md'} and {out / 'dataset_license_manifest.csv'} ({len(data.per_repository())} repositories)"
 
 
-def _held_out_prompt(args: argparse.Namespace, lines: int) -> str:
+def _held_out_prompt(args: argparse.Namespace, lines: int) -> tuple[str, str]:
     try:
         with open_lake(args) as lk:
             found = held_out_prompt(lk, lines)
@@ -94,7 +98,7 @@ def _held_out_prompt(args: argparse.Namespace, lines: int) -> str:
         raise ExportError(f"--smoke-held-out: {e}") from None
     print(f"held-out prompt: {found['repo_id']} {found['path']} (first {lines} lines from its package clause)",
           file=sys.stderr)
-    return found["prompt"]
+    return found["path"], found["prompt"]
 
 
 def run(args: argparse.Namespace) -> None:
@@ -105,9 +109,11 @@ def run(args: argparse.Namespace) -> None:
         return
     if args.command == "serve":
         if args.smoke or args.smoke_held_out:
-            prompts = list(args.smoke)
+            # unframed, a bare `package main` is as likely the start of a Markdown note as of a Go file
+            frame = (lambda path, text: file_start(path, text)) if args.smoke_path else (lambda path, text: text)
+            prompts = [frame(args.smoke_path, p) for p in args.smoke]
             if args.smoke_held_out:
-                prompts.append(_held_out_prompt(args, args.prompt_lines))
+                prompts.append(frame(*_held_out_prompt(args, args.prompt_lines)))
             for reply in serve.smoke(Path(args.gguf), prompts, args.max_tokens, port=args.port,
                                      sampling=GREEDY if args.greedy else None):
                 print(json.dumps(reply, ensure_ascii=False))

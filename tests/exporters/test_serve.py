@@ -129,6 +129,26 @@ def test_serve_smoke_held_out_prompt_is_the_head_of_a_test_split_go_file(q8, tmp
     assert reply["prompt"] in held and reply["completion_tokens"] > 0
 
 
+def test_serve_smoke_path_frames_prompts_as_the_files_training_saw(q8, greedy, tmp_path):
+    """--smoke-path: a --smoke prompt goes out as the start of that file (the serialisation's `<FILE path=P>`
+    line before it) and the held-out prompt as the start of its own file; the completion is of the framed text."""
+    from lake import Lake
+    from tests.helpers.held_out import held_out_lake
+    with Lake(tmp_path / "lake") as lk:
+        held = held_out_lake(lk)
+    run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(q8), "--smoke", "package main",
+                          "--smoke-path", "cmd/hello/main.go", "--smoke-held-out", "--lake", str(tmp_path / "lake"),
+                          "--prompt-lines", "6", "--max-tokens", "8", "--greedy"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    mine, theirs = [json.loads(line) for line in run.stdout.strip().splitlines()]
+    assert mine["prompt"] == "<FILE path=cmd/hello/main.go>\npackage main"
+    assert mine["text"] == greedy(mine["prompt"])
+    path = run.stderr.split("held-out prompt: ")[1].split(" (first")[0].split(" ", 1)[1]
+    head, body = theirs["prompt"].split("\n", 1)
+    assert head == f"<FILE path={path}>" and body.startswith("package ") and body in held
+
+
 def test_serve_a_missing_gguf_is_a_one_line_error(tmp_path):
     run = subprocess.run([sys.executable, "-m", "exporters", "serve", "--gguf", str(tmp_path / "no.gguf"),
                           "--smoke", "x"], capture_output=True, text=True, cwd=ROOT, timeout=120)
