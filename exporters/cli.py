@@ -110,7 +110,7 @@ def run(args: argparse.Namespace) -> None:
     if args.command == "serve":
         if args.smoke or args.smoke_held_out:
             # unframed, a bare `package main` is as likely the start of a Markdown note as of a Go file
-            frame = (lambda path, text: file_start(path, text)) if args.smoke_path else (lambda path, text: text)
+            frame = file_start if args.smoke_path else (lambda path, text: text)
             prompts = [frame(args.smoke_path, p) for p in args.smoke]
             if args.smoke_held_out:
                 prompts.append(frame(*_held_out_prompt(args, args.prompt_lines)))

@@ -7,9 +7,10 @@ serve both. Lightning's automatic optimisation drives one optimiser, so `Combine
 param_groups are the inner optimisers' own group dicts (the LR scheduler's changes reach them), and its state
 dict is theirs, so a run resumes with both.
 
-`embed_lr` gives the input embedding its own AdamW rate (the schedule scales it like the others): a row is
-trained only by the tokens it embeds, so at one shared rate the embedding learns slowest; in the demo's 5-minute
-run, 10x the model's rate gained more than any other change of the third round (README).
+`embed_lr` gives the input embedding its own AdamW rate (the schedule scales it like the others; a tied head
+shares the tensor, so it gets that rate too): a row is trained only by the tokens it embeds, so at one shared rate
+the embedding learns slowest; in the demo's 5-minute run, 10x the model's rate gained more than any other change
+of the third round (README).
 """
 from __future__ import annotations
 
